@@ -1,0 +1,168 @@
+package permit
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clock is a manual clock for the Governor.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newGov(t *testing.T, total int, pol Policy) (*Pool, *Governor, *clock) {
+	t.Helper()
+	p := mustPool(t, total)
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	g, err := NewGovernor(p, pol, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, g, c
+}
+
+var (
+	good = Sample{P99Ms: 5, Saturation: 0.1}
+	band = Sample{P99Ms: 20, Saturation: 0.1} // between restore (15) and revoke (30)
+	slow = Sample{P99Ms: 45, Saturation: 0.1}
+	full = Sample{P99Ms: 5, Saturation: 0.95}
+)
+
+func TestGovernorRevokesProportionally(t *testing.T) {
+	p, g, _ := newGov(t, 10, Policy{})
+	p.Request(cve, 6)
+	p.Request(cwe, 2)
+	d := g.Observe(slow)
+	// 8 in use, 25% -> cut 2, limit 6: cve loses 1.5 -> 2 (tie, larger), cwe 0.5 -> 0
+	if d.Action != Revoke || d.Limit != 6 || d.Revoked[cve]+d.Revoked[cwe] != 2 {
+		t.Fatalf("decision %+v", d)
+	}
+	if d.Revoked[cve] != 2 {
+		t.Fatalf("revoked %v, want cve 2", d.Revoked)
+	}
+	if !strings.Contains(d.Reason, "p99_latency_ms 45.0 > 30") {
+		t.Fatalf("reason %q", d.Reason)
+	}
+	if g, _, _ := p.Request(meta("capec"), 5); g != 0 {
+		t.Fatalf("request after revoke granted %d, want 0 (limit lowered)", g)
+	}
+}
+
+func TestGovernorSaturationTrigger(t *testing.T) {
+	p, g, _ := newGov(t, 10, Policy{})
+	p.Request(cve, 4)
+	d := g.Observe(full)
+	if d.Action != Revoke || d.Revoked[cve] != 1 || !strings.Contains(d.Reason, "buffer_saturation 0.95 > 0.8") {
+		t.Fatalf("decision %+v", d)
+	}
+}
+
+func TestGovernorCooldownAndFloor(t *testing.T) {
+	p, g, c := newGov(t, 8, Policy{Cooldown: time.Second})
+	p.Request(cve, 8)
+	if d := g.Observe(slow); d.Action != Revoke || d.Limit != 6 {
+		t.Fatalf("first %+v", d)
+	}
+	c.advance(500 * time.Millisecond)
+	if d := g.Observe(slow); d.Action != Hold || d.Limit != 6 {
+		t.Fatalf("within cooldown %+v", d)
+	}
+	wantLimits := []int{4, 3, 2, 1, 1}
+	for i, want := range wantLimits {
+		c.advance(time.Second)
+		d := g.Observe(slow)
+		if d.Limit != want {
+			t.Fatalf("step %d limit %d, want %d (%+v)", i, d.Limit, want, d)
+		}
+	}
+	if d := g.Observe(slow); d.Action != Hold {
+		t.Fatalf("at floor: %+v, want hold", d)
+	}
+	if got := p.Held(cve); got != 1 {
+		t.Fatalf("cve holds %d at floor, want 1", got)
+	}
+}
+
+func TestGovernorHysteresisAndRestore(t *testing.T) {
+	p, g, c := newGov(t, 8, Policy{HealthySamples: 3, RestoreStep: 3})
+	p.Request(cve, 4)
+	p.Request(cwe, 4)
+	if d := g.Observe(slow); d.Action != Revoke || d.Limit != 6 {
+		t.Fatalf("revoke %+v", d)
+	}
+	c.advance(time.Minute)
+	// Two healthy samples, then one in the band: the streak restarts.
+	for i, s := range []Sample{good, good, band, good, good} {
+		if d := g.Observe(s); d.Action != Steady || d.Limit != 6 {
+			t.Fatalf("sample %d: %+v, want steady at 6", i, d)
+		}
+	}
+	d := g.Observe(good)
+	if d.Action != Restore || d.Limit != 8 {
+		t.Fatalf("restore %+v", d)
+	}
+	if len(d.Notify) != 2 || d.Notify[0] != cve || d.Notify[1] != cwe {
+		t.Fatalf("notify %v, want [cve cwe]", d.Notify)
+	}
+	if got := p.Available(); got != 2 {
+		t.Fatalf("available after restore %d, want 2", got)
+	}
+	for range 6 {
+		if d := g.Observe(good); d.Action != Steady {
+			t.Fatalf("at full capacity: %+v", d)
+		}
+	}
+}
+
+func TestGovernorRestoresInSteps(t *testing.T) {
+	_, g, c := newGov(t, 12, Policy{HealthySamples: 2})
+	for range 3 { // nothing allocated: each revocation cuts the limit itself
+		g.Observe(slow)
+		c.advance(time.Minute)
+	}
+	// 12 - ceil(12/4) = 9, 9 - ceil(9/4) = 6, 6 - ceil(6/4) = 4
+	if lim := g.Observe(band).Limit; lim != 4 {
+		t.Fatalf("limit after 3 revocations %d, want 4", lim)
+	}
+	var limits []int
+	for range 8 {
+		if d := g.Observe(good); d.Action == Restore {
+			limits = append(limits, d.Limit)
+		}
+	}
+	// step = 12/4 = 3 every 2 healthy samples: 7, 10, 12
+	if len(limits) != 3 || limits[0] != 7 || limits[1] != 10 || limits[2] != 12 {
+		t.Fatalf("restore steps %v, want [7 10 12]", limits)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	bad := []Policy{
+		{P99RevokeMs: -1},
+		{P99RevokeMs: 30, P99RestoreMs: 40},
+		{SaturationRevoke: 0.5, SaturationRestore: 0.9},
+		{RevokeFraction: 1.5},
+		{HealthySamples: -1},
+		{Cooldown: -time.Second},
+	}
+	for _, pol := range bad {
+		if _, err := NewGovernor(mustPool(t, 1), pol, nil); !errors.Is(err, ErrPolicy) {
+			t.Errorf("NewGovernor(%+v) err = %v, want ErrPolicy", pol, err)
+		}
+	}
+	p := Policy{}.withDefaults()
+	if p.P99RevokeMs != 30 || p.SaturationRevoke != 0.8 || p.P99RestoreMs != 15 || p.SaturationRestore != 0.4 {
+		t.Fatalf("defaults %+v", p)
+	}
+}
+
+func TestActionString(t *testing.T) {
+	for a, want := range map[Action]string{Steady: "steady", Revoke: "revoke", Hold: "hold", Restore: "restore", 9: "Action(9)"} {
+		if a.String() != want {
+			t.Errorf("%d.String() = %q, want %q", a, a.String(), want)
+		}
+	}
+}
