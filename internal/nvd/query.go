@@ -1,0 +1,213 @@
+package nvd
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// QueryTimeLayout is how dates go into a query: milliseconds and an
+// explicit offset, which NVD requires.
+const QueryTimeLayout = "2006-01-02T15:04:05.000-07:00"
+
+// Query is one CVE API request. Zero values mean "not set": a zero
+// ResultsPerPage means the source's page size, zero times mean no range.
+type Query struct {
+	StartIndex     int
+	ResultsPerPage int
+	CVEID          string
+	LastModStart   time.Time
+	LastModEnd     time.Time
+	PubStart       time.Time
+	PubEnd         time.Time
+	NoRejected     bool
+}
+
+// Messages NVD puts in the message header of a 404 for a bad query.
+const (
+	msgBadDate      = "Invalid ISO 8601 date/time format, see documentation."
+	msgRange        = "The date range provided exceeds the maximum allowed range of 120 days."
+	msgUnpaired     = "Both start and end dates are required when either is provided."
+	msgStartIndex   = "Invalid startIndex parameter: must be an integer of at least 0."
+	msgResults      = "Invalid resultsPerPage parameter: must be an integer between 1 and 2000."
+	msgCVEID        = "Invalid cveId parameter."
+	msgNoRejected   = "noRejected does not take a value."
+	msgUnknownParam = "Invalid parameter: "
+)
+
+// Validate reports, wrapping ErrInvalidQuery, what NVD would refuse in q.
+func (q Query) Validate() error {
+	switch {
+	case q.StartIndex < 0:
+		return fmt.Errorf("%w: startIndex %d: %s", ErrInvalidQuery, q.StartIndex, msgStartIndex)
+	case q.ResultsPerPage < 0 || q.ResultsPerPage > MaxPageSize:
+		return fmt.Errorf("%w: resultsPerPage %d: %s", ErrInvalidQuery, q.ResultsPerPage, msgResults)
+	case q.CVEID != "" && !validCVEID(q.CVEID):
+		return fmt.Errorf("%w: cveId %q: %s", ErrInvalidQuery, q.CVEID, msgCVEID)
+	}
+	if err := checkRange("lastMod", q.LastModStart, q.LastModEnd); err != nil {
+		return err
+	}
+	return checkRange("pub", q.PubStart, q.PubEnd)
+}
+
+func checkRange(name string, start, end time.Time) error {
+	switch {
+	case start.IsZero() != end.IsZero():
+		return fmt.Errorf("%w: %sStartDate/%sEndDate: %s", ErrInvalidQuery, name, name, msgUnpaired)
+	case end.Sub(start) > MaxRange:
+		return fmt.Errorf("%w: %sStartDate %s to %sEndDate %s: %s", ErrInvalidQuery,
+			name, start.Format(QueryTimeLayout), name, end.Format(QueryTimeLayout), msgRange)
+	case end.Before(start):
+		return fmt.Errorf("%w: %sEndDate %s is before %sStartDate %s", ErrInvalidQuery,
+			name, end.Format(QueryTimeLayout), name, start.Format(QueryTimeLayout))
+	}
+	return nil
+}
+
+// Values encodes q as NVD query parameters (noRejected as a bare flag is
+// added by RawQuery).
+func (q Query) Values() url.Values {
+	v := url.Values{}
+	if q.CVEID != "" {
+		v.Set("cveId", q.CVEID)
+	}
+	if !q.LastModStart.IsZero() {
+		v.Set("lastModStartDate", q.LastModStart.Format(QueryTimeLayout))
+		v.Set("lastModEndDate", q.LastModEnd.Format(QueryTimeLayout))
+	}
+	if !q.PubStart.IsZero() {
+		v.Set("pubStartDate", q.PubStart.Format(QueryTimeLayout))
+		v.Set("pubEndDate", q.PubEnd.Format(QueryTimeLayout))
+	}
+	if q.ResultsPerPage > 0 {
+		v.Set("resultsPerPage", strconv.Itoa(q.ResultsPerPage))
+	}
+	v.Set("startIndex", strconv.Itoa(q.StartIndex))
+	return v
+}
+
+// RawQuery is the URL query string for q.
+func (q Query) RawQuery() string {
+	s := q.Values().Encode()
+	if q.NoRejected {
+		s += "&noRejected"
+	}
+	return s
+}
+
+// knownParams are the parameters ParseQuery understands.
+var knownParams = map[string]bool{
+	"startIndex": true, "resultsPerPage": true, "cveId": true, "noRejected": true,
+	"lastModStartDate": true, "lastModEndDate": true, "pubStartDate": true, "pubEndDate": true,
+}
+
+// ParseQuery reads the parameters of a CVE API request. Errors wrap
+// ErrInvalidQuery and end with the message NVD would send.
+func ParseQuery(v url.Values) (Query, error) {
+	var q Query
+	for k := range v {
+		if !knownParams[k] {
+			return q, fmt.Errorf("%w: %s%s", ErrInvalidQuery, msgUnknownParam, k)
+		}
+	}
+	var err error
+	if q.StartIndex, err = intParam(v, "startIndex", 0, msgStartIndex); err != nil {
+		return q, err
+	}
+	if q.ResultsPerPage, err = intParam(v, "resultsPerPage", MaxPageSize, msgResults); err != nil {
+		return q, err
+	}
+	if q.ResultsPerPage == 0 {
+		return q, fmt.Errorf("%w: resultsPerPage 0: %s", ErrInvalidQuery, msgResults)
+	}
+	q.CVEID = v.Get("cveId")
+	if nr, ok := v["noRejected"]; ok {
+		if len(nr) != 1 || nr[0] != "" {
+			return q, fmt.Errorf("%w: noRejected=%q: %s", ErrInvalidQuery, nr[0], msgNoRejected)
+		}
+		q.NoRejected = true
+	}
+	dates := []struct {
+		name string
+		dst  *time.Time
+	}{{"lastModStartDate", &q.LastModStart}, {"lastModEndDate", &q.LastModEnd},
+		{"pubStartDate", &q.PubStart}, {"pubEndDate", &q.PubEnd}}
+	for _, d := range dates {
+		if *d.dst, err = dateParam(v, d.name); err != nil {
+			return q, err
+		}
+	}
+	return q, q.Validate()
+}
+
+func intParam(v url.Values, name string, def int, msg string) (int, error) {
+	s, ok := v[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s[0])
+	if err != nil || len(s) != 1 {
+		return 0, fmt.Errorf("%w: %s=%q: %s", ErrInvalidQuery, name, s[0], msg)
+	}
+	return n, nil
+}
+
+// dateParam reads an ISO-8601 date with an offset ("Z" or ±hh:mm).
+func dateParam(v url.Values, name string) (time.Time, error) {
+	s, ok := v[name]
+	if !ok {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s[0])
+	if err != nil || len(s) != 1 {
+		return time.Time{}, fmt.Errorf("%w: %s=%q: %s", ErrInvalidQuery, name, s[0], msgBadDate)
+	}
+	return t, nil
+}
+
+// Match reports whether a record with this id and meta passes q's filters
+// (cveId, date ranges, noRejected). Date ranges include both ends.
+func (q Query) Match(id string, m Meta) bool {
+	switch {
+	case q.CVEID != "" && id != q.CVEID:
+		return false
+	case q.NoRejected && m.Rejected:
+		return false
+	case !q.LastModStart.IsZero() && !within(m.LastModified, q.LastModStart, q.LastModEnd):
+		return false
+	case !q.PubStart.IsZero() && !within(m.Published, q.PubStart, q.PubEnd):
+		return false
+	}
+	return true
+}
+
+// filtered reports whether q filters at all (beyond paging).
+func (q Query) filtered() bool {
+	return q.CVEID != "" || q.NoRejected || !q.LastModStart.IsZero() || !q.PubStart.IsZero()
+}
+
+func within(t, start, end time.Time) bool { return !t.Before(start) && !t.After(end) }
+
+// Range is a closed time interval.
+type Range struct{ Start, End time.Time }
+
+// SplitRange cuts [start, end] into consecutive ranges of at most maxLen
+// (MaxRange when maxLen <= 0). Consecutive ranges share their boundary
+// instant, so no record between them is missed; a record modified exactly
+// at a boundary may come twice.
+func SplitRange(start, end time.Time, maxLen time.Duration) []Range {
+	if maxLen <= 0 {
+		maxLen = MaxRange
+	}
+	var out []Range
+	for s := start; ; {
+		e := s.Add(maxLen)
+		if !e.Before(end) {
+			return append(out, Range{s, end})
+		}
+		out = append(out, Range{s, e})
+		s = e
+	}
+}
