@@ -1,0 +1,107 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// MessageStats are the counters of one process, or of all (contract §5).
+type MessageStats struct {
+	TotalSent     int64 `json:"total_sent"`
+	TotalReceived int64 `json:"total_received"`
+	RequestCount  int64 `json:"request_count"`
+	ResponseCount int64 `json:"response_count"`
+	EventCount    int64 `json:"event_count"`
+	ErrorCount    int64 `json:"error_count"`
+}
+
+func (s *MessageStats) add(o MessageStats) {
+	s.TotalSent += o.TotalSent
+	s.TotalReceived += o.TotalReceived
+	s.RequestCount += o.RequestCount
+	s.ResponseCount += o.ResponseCount
+	s.EventCount += o.EventCount
+	s.ErrorCount += o.ErrorCount
+}
+
+// StatsReply is the result of RPCGetMessageStats.
+type StatsReply struct {
+	Total      MessageStats            `json:"total"`
+	PerProcess map[string]MessageStats `json:"per_process"`
+	Dropped    int64                   `json:"dropped"`
+	Refused    int64                   `json:"refused"`
+	Undecoded  int64                   `json:"undecodable"`
+	Pending    int                     `json:"pending"`
+}
+
+// ProcessInfo is one row of RPCListProcesses.
+type ProcessInfo struct {
+	ID        string     `json:"id"`
+	PID       int        `json:"pid"`
+	Status    string     `json:"status"`
+	Restarts  int        `json:"restarts"`
+	StartedAt *time.Time `json:"started_at"`
+	RPC       bool       `json:"rpc"`
+	Command   string     `json:"command"`
+}
+
+// Stats returns the message counters.
+func (b *Broker) Stats() StatsReply {
+	r := StatsReply{PerProcess: make(map[string]MessageStats, len(b.order)),
+		Dropped: b.dropped.Load(), Refused: b.refused.Load(), Undecoded: b.undecoded.Load()}
+	for _, p := range b.order {
+		s := MessageStats{
+			TotalSent: p.stats.sent.Load(), TotalReceived: p.stats.received.Load(),
+			RequestCount: p.stats.requests.Load(), ResponseCount: p.stats.responses.Load(),
+			EventCount: p.stats.events.Load(), ErrorCount: p.stats.errs.Load(),
+		}
+		r.PerProcess[p.cfg.ID] = s
+		r.Total.add(s)
+	}
+	b.pendMu.Lock()
+	r.Pending = len(b.pending)
+	b.pendMu.Unlock()
+	return r
+}
+
+// Processes lists the processes in config order.
+func (b *Broker) Processes() []ProcessInfo {
+	out := make([]ProcessInfo, 0, len(b.order))
+	for _, p := range b.order {
+		p.mu.Lock()
+		info := ProcessInfo{ID: p.cfg.ID, PID: p.pid, Status: p.status, Restarts: p.restarts, RPC: p.cfg.RPC, Command: p.cfg.Command}
+		if !p.startedAt.IsZero() {
+			t := p.startedAt.UTC()
+			info.StartedAt = &t
+		}
+		p.mu.Unlock()
+		out = append(out, info)
+	}
+	return out
+}
+
+// Methods returns, per process, the method catalogue it announced when ready.
+func (b *Broker) Methods() map[string]any {
+	out := make(map[string]any, len(b.order))
+	for _, p := range b.order {
+		p.mu.Lock()
+		if p.methods != nil {
+			out[p.cfg.ID] = p.methods
+		}
+		p.mu.Unlock()
+	}
+	return out
+}
+
+func (b *Broker) registerBuiltins() {
+	b.Handle("RPCGetMessageStats", func(context.Context, string, json.RawMessage) (any, error) {
+		return b.Stats(), nil
+	})
+	b.Handle("RPCGetMessageCount", func(context.Context, string, json.RawMessage) (any, error) {
+		return map[string]int64{"count": b.Stats().Total.TotalReceived}, nil
+	})
+	b.Handle("RPCListProcesses", func(context.Context, string, json.RawMessage) (any, error) {
+		return map[string]any{"processes": b.Processes()}, nil
+	})
+}

@@ -1,0 +1,167 @@
+package rpc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// Conn is one end of a message stream: it sends requests and matches the
+// answers to them by correlation id, and hands every other incoming message
+// to the function given to Serve. Call and Send are safe for concurrent use.
+type Conn struct {
+	self   string
+	prefix string
+	r      *Reader
+	w      *Writer
+	seq    atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]chan *Message
+	closed  error
+}
+
+// NewConn returns a Conn for the process self reading from r and writing to w.
+func NewConn(self string, r io.Reader, w io.Writer, maxMessageSize int) *Conn {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	return &Conn{
+		self:    self,
+		prefix:  self + "-" + hex.EncodeToString(rnd[:]) + "-",
+		r:       NewReader(r, maxMessageSize),
+		w:       NewWriter(w),
+		pending: make(map[string]chan *Message),
+	}
+}
+
+// Self is the process id this end speaks as.
+func (c *Conn) Self() string { return c.self }
+
+// Serve reads messages until the stream ends. Responses and errors that
+// answer a pending Call complete it; every other valid message is passed to
+// handle, which must not block for long. Lines that cannot be decoded are
+// reported to bad (which may be nil) and skipped. Serve returns nil at end of
+// stream, after failing every pending call with ErrClosed.
+func (c *Conn) Serve(handle func(*Message), bad func(line []byte, err error)) error {
+	for {
+		line, err := c.r.ReadLine()
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				if bad != nil {
+					bad(nil, err)
+				}
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			c.shutdown(ErrClosed)
+			return err
+		}
+		own := make([]byte, len(line))
+		copy(own, line)
+		m := new(Message)
+		if err := Decode(own, m); err != nil {
+			if bad != nil {
+				bad(own, err)
+			}
+			continue
+		}
+		if (m.Type == TypeResponse || m.Type == TypeError) && c.complete(m) {
+			continue
+		}
+		handle(m)
+	}
+}
+
+func (c *Conn) complete(m *Message) bool {
+	c.mu.Lock()
+	ch, ok := c.pending[m.CorrelationID]
+	delete(c.pending, m.CorrelationID)
+	c.mu.Unlock()
+	if ok {
+		ch <- m
+	}
+	return ok
+}
+
+func (c *Conn) shutdown(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed != nil {
+		return
+	}
+	c.closed = err
+	for id, ch := range c.pending {
+		delete(c.pending, id)
+		close(ch)
+	}
+}
+
+// Send writes m, filling in its source.
+func (c *Conn) Send(m *Message) error {
+	m.Source = c.self
+	if err := c.w.Write(m); err != nil {
+		return fmt.Errorf("rpc: send %s %s: %w", m.Type, m.ID, err)
+	}
+	return nil
+}
+
+// Call sends a request for method to target and waits for its answer until
+// ctx is done. An error message comes back as an *Error; a cancelled or
+// expired ctx gives an error wrapping ErrTimeout or ctx.Err().
+func (c *Conn) Call(ctx context.Context, target, method string, params any) (json.RawMessage, error) {
+	id := c.prefix + strconv.FormatUint(c.seq.Add(1), 36)
+	req, err := NewRequest(method, target, id, params)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *Message, 1)
+	c.mu.Lock()
+	if c.closed != nil {
+		c.mu.Unlock()
+		return nil, c.closed
+	}
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := c.Send(req); err != nil {
+		c.forget(id)
+		return nil, err
+	}
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			return nil, fmt.Errorf("%s on %s: %w", method, target, ErrClosed)
+		}
+		if m.Type == TypeError {
+			return nil, FromMessage(m)
+		}
+		return m.Payload, nil
+	case <-ctx.Done():
+		c.forget(id)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s on %s: %v", method, target, ErrTimeout)}
+		}
+		return nil, fmt.Errorf("%s on %s: %w", method, target, ctx.Err())
+	}
+}
+
+func (c *Conn) forget(id string) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+// Pending returns the number of calls waiting for an answer.
+func (c *Conn) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}

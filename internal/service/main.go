@@ -1,0 +1,88 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/v2e/v2e/internal/config"
+)
+
+// ConfigEnv names the environment variable in which the broker passes the
+// absolute path of config.json to the services it starts.
+const ConfigEnv = "V2E_CONFIG"
+
+// SetupFunc registers a process's handlers on s. The returned function, if
+// not nil, is called after the service stops, to release what setup opened.
+type SetupFunc func(ctx context.Context, s *Service, cfg config.Config) (closer func() error, err error)
+
+// Main is the whole main function of a service process: it refuses to run
+// without the broker's descriptors, loads the config the broker names, sets
+// up logging, runs setup, serves until end of input or SIGTERM, and exits.
+func Main(id string, setup SetupFunc) {
+	os.Exit(run(id, setup))
+}
+
+func run(id string, setup SetupFunc) int {
+	if os.Getenv("RPC_INPUT_FD") == "" && os.Getenv("RPC_OUTPUT_FD") == "" {
+		fmt.Fprintf(os.Stderr, Usage, id)
+		return 2
+	}
+	cfgPath := os.Getenv(ConfigEnv)
+	if cfgPath == "" {
+		if _, err := os.Stat("config.json"); err == nil {
+			cfgPath = "config.json"
+		}
+	}
+	cfg, err := config.Load(cfgPath, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", id, err)
+		return 1
+	}
+	logger := NewLogger(cfg.Logging.Level, os.Stderr)
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	s := New(id, Options{MaxMessageSize: cfg.Broker.MaxMessageSizeBytes, Logger: logger})
+	closer, err := setup(ctx, s, cfg)
+	if err != nil {
+		logger.Error("setup failed", "process", id, "err", err)
+		return 1
+	}
+	runErr := s.RunFromEnv(ctx)
+	if closer != nil {
+		if err := closer(); err != nil {
+			logger.Error("close failed", "process", id, "err", err)
+		}
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		logger.Error("service stopped with error", "process", id, "err", runErr)
+		return 1
+	}
+	return 0
+}
+
+// NewLogger returns a text logger at level ("debug", "info", "warn", "error").
+func NewLogger(level string, w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: ParseLevel(level)}))
+}
+
+// ParseLevel maps a config level name to a slog level (info when unknown).
+func ParseLevel(level string) slog.Level {
+	switch strings.ToLower(level) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
