@@ -1,6 +1,7 @@
 package permit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -155,6 +156,25 @@ func NewGovernor(pool *Pool, pol Policy, now func() time.Time) (*Governor, error
 
 // Policy returns the policy in force, defaults filled in.
 func (g *Governor) Policy() Policy { return g.pol }
+
+// Run calls sample every interval, feeds the result to Observe and passes
+// each decision other than Steady to act, until ctx ends. It blocks: the
+// caller owns the goroutine it runs in. sample and act run on that
+// goroutine; act may send RPCOnQuotaUpdate events.
+func (g *Governor) Run(ctx context.Context, every time.Duration, sample func() Sample, act func(Decision)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d := g.Observe(sample()); d.Action != Steady {
+				act(d)
+			}
+		}
+	}
+}
 
 // Observe feeds one sample (the broker takes one per tick, e.g. every
 // second) and applies the resulting decision to the pool.

@@ -1,9 +1,12 @@
 package permit
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -165,4 +168,34 @@ func TestActionString(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", a, a.String(), want)
 		}
 	}
+}
+
+func TestGovernorRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustPool(t, 10)
+		p.Request(cve, 8)
+		g, _ := NewGovernor(p, Policy{Cooldown: time.Second}, time.Now)
+		samples := []Sample{slow, slow, slow, good, good, good}
+		var seen []Action
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			i := 0
+			g.Run(ctx, 500*time.Millisecond, func() Sample {
+				s := samples[min(i, len(samples)-1)]
+				i++
+				return s
+			}, func(d Decision) { seen = append(seen, d.Action) })
+		}()
+		time.Sleep(3100 * time.Millisecond) // six ticks
+		cancel()
+		<-done
+		// ticks at 0.5s (revoke), 1.0s (hold: cooldown), 1.5s (revoke), then
+		// three healthy samples: restore at the third.
+		want := []Action{Revoke, Hold, Revoke, Restore}
+		if fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Fatalf("actions %v, want %v", seen, want)
+		}
+	})
 }
