@@ -157,6 +157,18 @@ func NewGovernor(pool *Pool, pol Policy, now func() time.Time) (*Governor, error
 // Policy returns the policy in force, defaults filled in.
 func (g *Governor) Policy() Policy { return g.pol }
 
+// Forget drops service's holders from the set a later Restore notifies (the
+// service died; call it next to Pool.ReleaseService).
+func (g *Governor) Forget(service string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for h := range g.revokedFrom {
+		if h.Service == service {
+			delete(g.revokedFrom, h)
+		}
+	}
+}
+
 // Run calls sample every interval, feeds the result to Observe and passes
 // each decision other than Steady to act, until ctx ends. It blocks: the
 // caller owns the goroutine it runs in. sample and act run on that

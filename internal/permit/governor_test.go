@@ -110,13 +110,29 @@ func TestGovernorHysteresisAndRestore(t *testing.T) {
 	if len(d.Notify) != 2 || d.Notify[0] != cve || d.Notify[1] != cwe {
 		t.Fatalf("notify %v, want [cve cwe]", d.Notify)
 	}
+	c.advance(time.Minute) // once more, and the dead service is forgotten
+	p.ReleaseService("meta") // meta dies
+	g.Forget("meta")
+	p.Request(Holder{"local", "x"}, 8)
+	if d := g.Observe(slow); d.Action != Revoke || d.Revoked[Holder{"local", "x"}] != 2 {
+		t.Fatalf("second revoke %+v", d)
+	}
+	for range 3 {
+		d = g.Observe(good)
+	}
+	if d.Action != Restore || len(d.Notify) != 1 || d.Notify[0] != (Holder{"local", "x"}) {
+		t.Fatalf("after Forget(meta): %+v", d)
+	}
 	if got := p.Available(); got != 2 {
 		t.Fatalf("available after restore %d, want 2", got)
 	}
-	for range 6 {
-		if d := g.Observe(good); d.Action != Steady {
-			t.Fatalf("at full capacity: %+v", d)
+	for range 9 {
+		if d := g.Observe(good); d.Action == Revoke {
+			t.Fatalf("healthy samples revoked: %+v", d)
 		}
+	}
+	if st := p.Stats(); st.Limit != st.Total {
+		t.Fatalf("not fully restored: %+v", st)
 	}
 }
 
@@ -198,4 +214,23 @@ func TestGovernorRun(t *testing.T) {
 			t.Fatalf("actions %v, want %v", seen, want)
 		}
 	})
+}
+
+func TestGovernorForget(t *testing.T) {
+	p, g, _ := newGov(t, 8, Policy{})
+	x := Holder{"local", "x"}
+	p.Request(cve, 4)
+	p.Request(x, 4)
+	if d := g.Observe(slow); d.Revoked[cve] != 1 || d.Revoked[x] != 1 {
+		t.Fatalf("revoke %+v", d)
+	}
+	p.ReleaseService("meta") // meta died
+	g.Forget("meta")
+	var d Decision
+	for range 3 {
+		d = g.Observe(good)
+	}
+	if d.Action != Restore || fmt.Sprint(d.Notify) != fmt.Sprint([]Holder{x}) {
+		t.Fatalf("restore after Forget(meta): %+v", d)
+	}
 }

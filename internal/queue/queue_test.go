@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -304,4 +305,22 @@ func TestSinkErrorsCounted(t *testing.T) {
 	if st := q.Stats(); st.SinkErrors != 1 || st.Failed != 1 || st.Delivered != 5 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+func FuzzParsePolicy(f *testing.F) {
+	for _, s := range []string{"", "wait", "drop", "reject", "WAIT", "drop "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePolicy(s)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("ParsePolicy(%q) error %v does not name the input", s, err)
+			}
+			return
+		}
+		if s != "" && p.String() != s {
+			t.Fatalf("ParsePolicy(%q) = %v", s, p)
+		}
+	})
 }
