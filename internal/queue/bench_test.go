@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // benchMsg is a typical routed request line (~120 bytes).
@@ -18,7 +19,7 @@ func BenchmarkOffer(b *testing.B) {
 		for _, batch := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%v/batch%d", p, batch), func(b *testing.B) {
 				var n atomic.Int64
-				q, _ := New("local", Config{Buffer: 1000, Batch: batch, Policy: p}, func(m [][]byte) error {
+				q, _ := New("local", Config{Buffer: 1000, Batch: batch, Flush: 10 * time.Millisecond, Policy: p}, func(m [][]byte) error {
 					n.Add(int64(len(m)))
 					return nil
 				})
@@ -40,7 +41,7 @@ func BenchmarkOfferParallel(b *testing.B) {
 	for _, p := range []Policy{Wait, Drop, Reject} {
 		b.Run(p.String(), func(b *testing.B) {
 			var n atomic.Int64
-			q, _ := New("local", Config{Buffer: 1000, Batch: 16, Policy: p}, func(m [][]byte) error {
+			q, _ := New("local", Config{Buffer: 1000, Batch: 16, Flush: 10 * time.Millisecond, Policy: p}, func(m [][]byte) error {
 				n.Add(int64(len(m)))
 				return nil
 			})

@@ -3,7 +3,9 @@
 //
 // A Queue holds at most Buffer messages for one destination and one
 // goroutine that takes them in FIFO order, groups up to Batch of them
-// (waiting at most Flush for a partial batch to fill) and calls the Sink.
+// (waiting at most Flush for a partial batch to fill; zero means never
+// wait) and calls the Sink. Config.OnWait reports each message's time in
+// the queue, the broker's own routing latency.
 // When the queue is full, Offer follows the Policy: Wait blocks the sender
 // (never losing a message it accepted), Drop discards the new message and
 // Reject hands ErrFull back to the caller. Every outcome is counted in

@@ -64,12 +64,20 @@ type Config struct {
 	Buffer  int           // messages a queue holds (default 1000)
 	Workers int           // deliveries in flight at once across a Group (default 4)
 	Batch   int           // most messages per sink call (default 1)
-	Flush   time.Duration // longest a partial batch waits for more (default 10ms; flush_ms)
+	// Flush is the longest a partial batch waits for more messages
+	// (broker.optimizer.flush_ms). Zero is taken literally: a batch goes out
+	// with whatever is queued at once, never waiting. Unused when Batch is 1.
+	Flush time.Duration
 	Policy  Policy        // when full (default Wait)
 	// NoCopy makes Offer keep the caller's slice instead of copying it into a
 	// pooled buffer: use it when every message is a fresh allocation that
 	// the caller never touches again.
 	NoCopy bool
+	// OnWait, when set, is told how long each message waited between a
+	// successful Offer and the start of its sink call: the broker's own
+	// routing latency, free of the time services take to answer. It runs on
+	// the delivery goroutine and must be quick (latency.Tracker.Observe is).
+	OnWait func(dest string, wait time.Duration)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -81,9 +89,6 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Buffer, 1000)
 	def(&c.Workers, 4)
 	def(&c.Batch, 1)
-	if c.Flush == 0 {
-		c.Flush = 10 * time.Millisecond
-	}
 	switch {
 	case c.Buffer < 1:
 		return c, fmt.Errorf("%w: buffer %d must be at least 1", ErrConfig, c.Buffer)
@@ -124,10 +129,12 @@ type Stats struct {
 	Cap        int    `json:"cap"`
 }
 
-// elem is one queued message; p is its pool buffer, nil if not pooled.
+// elem is one queued message; p is its pool buffer, nil if not pooled; at is
+// when it was offered, in ns since the queue's base (set only with OnWait).
 type elem struct {
-	b []byte
-	p *[]byte
+	b  []byte
+	p  *[]byte
+	at int64
 }
 
 // Queue is a bounded FIFO of messages for one destination, delivered to its
@@ -142,6 +149,7 @@ type Queue struct {
 	workers chan struct{} // shared with the Group; a token per delivery in flight
 	busy    *atomic.Int64 // shared with the Group
 
+	base    time.Time // monotonic origin of elem.at
 	ch      chan elem
 	mu      sync.RWMutex // read-held by Offer; write-held once by Close
 	closed  bool
@@ -165,7 +173,7 @@ func New(name string, cfg Config, sink Sink) (*Queue, error) {
 }
 
 func start(name string, cfg Config, sink Sink, workers chan struct{}, busy *atomic.Int64) *Queue {
-	q := &Queue{name: name, cfg: cfg, sink: sink, workers: workers, busy: busy,
+	q := &Queue{name: name, cfg: cfg, sink: sink, workers: workers, busy: busy, base: time.Now(),
 		ch: make(chan elem, cfg.Buffer), closing: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go q.run()
@@ -222,15 +230,21 @@ func (q *Queue) Offer(ctx context.Context, msg []byte) error {
 }
 
 func (q *Queue) wrap(msg []byte) elem {
+	var e elem
+	if q.cfg.OnWait != nil {
+		e.at = int64(time.Since(q.base))
+	}
 	if q.cfg.NoCopy {
-		return elem{b: msg}
+		e.b = msg
+		return e
 	}
-	p := getBuf(len(msg))
-	if p == nil {
-		return elem{b: append([]byte(nil), msg...)}
+	if p := getBuf(len(msg)); p != nil {
+		*p = append((*p)[:0], msg...)
+		e.b, e.p = *p, p
+	} else {
+		e.b = append([]byte(nil), msg...)
 	}
-	*p = append((*p)[:0], msg...)
-	return elem{b: *p, p: p}
+	return e
 }
 
 // Len is the number of messages waiting (not counting a batch being delivered).
@@ -337,6 +351,12 @@ func (q *Queue) deliver(batch []elem, msgs [][]byte) [][]byte {
 	msgs = msgs[:0]
 	for _, e := range batch {
 		msgs = append(msgs, e.b)
+	}
+	if q.cfg.OnWait != nil {
+		now := int64(time.Since(q.base))
+		for _, e := range batch {
+			q.cfg.OnWait(q.name, time.Duration(now-e.at))
+		}
 	}
 	q.workers <- struct{}{}
 	q.busy.Add(1)

@@ -324,3 +324,32 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+func TestOnWaitAndZeroFlush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newGated()
+		var mu sync.Mutex
+		waits := map[string][]time.Duration{}
+		q := mustNew(t, Config{Batch: 8, Flush: 0, OnWait: func(dest string, d time.Duration) {
+			mu.Lock()
+			waits[dest] = append(waits[dest], d)
+			mu.Unlock()
+		}}, r.sink)
+		q.Offer(context.Background(), msg(0))
+		<-r.entered // flush 0: a batch of one went out without waiting for more
+		time.Sleep(30 * time.Millisecond)
+		q.Offer(context.Background(), msg(1))
+		q.Offer(context.Background(), msg(2))
+		time.Sleep(20 * time.Millisecond)
+		r.gate <- struct{}{} // finish batch 1; batch 2 = msgs 1 and 2, having waited 20ms
+		<-r.entered
+		close(r.gate)
+		q.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		want := []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond}
+		if fmt.Sprint(waits["local"]) != fmt.Sprint(want) || fmt.Sprint(r.batches) != "[1 2]" {
+			t.Fatalf("waits %v batches %v, want %v [1 2]", waits, r.batches, want)
+		}
+	})
+}
