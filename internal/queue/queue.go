@@ -61,14 +61,14 @@ func ParsePolicy(s string) (Policy, error) {
 
 // Config is broker.optimizer. Zero fields take the defaults listed.
 type Config struct {
-	Buffer  int           // messages a queue holds (default 1000)
-	Workers int           // deliveries in flight at once across a Group (default 4)
-	Batch   int           // most messages per sink call (default 1)
+	Buffer  int // messages a queue holds (default 1000)
+	Workers int // deliveries in flight at once across a Group (default 4)
+	Batch   int // most messages per sink call (default 1)
 	// Flush is the longest a partial batch waits for more messages
 	// (broker.optimizer.flush_ms). Zero is taken literally: a batch goes out
 	// with whatever is queued at once, never waiting. Unused when Batch is 1.
-	Flush time.Duration
-	Policy  Policy        // when full (default Wait)
+	Flush  time.Duration
+	Policy Policy // when full (default Wait)
 	// NoCopy makes Offer keep the caller's slice instead of copying it into a
 	// pooled buffer: use it when every message is a fresh allocation that
 	// the caller never touches again.
