@@ -360,8 +360,9 @@ func (p *proc) kill(sig syscall.Signal) {
 	_ = cmd.Process.Signal(sig)
 }
 
-// stop stops the child: close its input (a service exits at end of input),
-// then SIGTERM, then SIGKILL, each after half the deadline.
+// stop stops the child: SIGTERM (a service finishes the requests it is
+// handling, so access can drain its HTTP requests through the still open
+// pipes), then end of input, then SIGKILL after the deadline.
 func (p *proc) stop(deadline time.Duration, done <-chan struct{}) {
 	p.mu.Lock()
 	p.stopping = true
@@ -374,22 +375,20 @@ func (p *proc) stop(deadline time.Duration, done <-chan struct{}) {
 	if !running {
 		return
 	}
-	if out != nil {
-		out.close() // ends the write loop, which closes the pipe
-	} else {
-		p.kill(syscall.SIGTERM)
-	}
-	select {
-	case <-done:
-		return
-	case <-time.After(deadline / 2):
-	}
-	p.log.Warn("process did not stop at end of input; sending SIGTERM")
 	p.kill(syscall.SIGTERM)
 	select {
 	case <-done:
 		return
-	case <-time.After(deadline / 2):
+	case <-time.After(deadline * 3 / 4):
+	}
+	if out != nil {
+		p.log.Warn("process did not stop on SIGTERM; closing its input")
+		out.close() // ends the write loop, which closes the pipe
+	}
+	select {
+	case <-done:
+		return
+	case <-time.After(deadline / 4):
 	}
 	p.log.Error("process did not stop; killing it")
 	p.kill(syscall.SIGKILL)
