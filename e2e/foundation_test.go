@@ -109,9 +109,9 @@ func TestHTTPContractErrors(t *testing.T) {
 func TestSysmonThroughBroker(t *testing.T) {
 	p := Start(t, DefaultConfig(t))
 	var m struct {
-		CPUUsage     float64 `json:"cpu_usage"`
-		MemoryUsage  float64 `json:"memory_usage"`
-		Processes    []struct {
+		CPUUsage    float64 `json:"cpu_usage"`
+		MemoryUsage float64 `json:"memory_usage"`
+		Processes   []struct {
 			ID  string
 			PID int
 			RSS uint64

@@ -110,8 +110,8 @@ func DefaultConfig(t *testing.T) map[string]any {
 	return map[string]any{
 		"server": map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", freePort(t))},
 		"broker": map[string]any{
-			"log_file":  "logs/broker.log",
-			"processes": []any{proc("access"), proc("local"), proc("remote"), proc("meta"), proc("sysmon")},
+			"log_file":             "logs/broker.log",
+			"processes":            []any{proc("access"), proc("local"), proc("remote"), proc("meta"), proc("sysmon")},
 			"stop_timeout_seconds": 8,
 		},
 		"logging": map[string]any{"level": "debug"},

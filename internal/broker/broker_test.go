@@ -124,8 +124,8 @@ func start(t *testing.T, modes map[string]string, tweak func(*config.Config)) *h
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b := New(cfg, log, log)
-	toBroker, fromTester, _ := os.Pipe()  // tester writes, broker reads
-	fromBroker, toTester, _ := os.Pipe()  // broker writes, tester reads
+	toBroker, fromTester, _ := os.Pipe() // tester writes, broker reads
+	fromBroker, toTester, _ := os.Pipe() // broker writes, tester reads
 	detach := b.Attach("tester", toBroker, toTester)
 	conn := rpc.NewConn("tester", fromBroker, fromTester, 0)
 	go conn.Serve(func(*rpc.Message) {}, nil)
@@ -247,7 +247,6 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
 
 func TestGarbageFromOneChildDisturbsNoOne(t *testing.T) {
 	h := start(t, map[string]string{"noisy": "garbage", "alpha": "echo"}, nil)

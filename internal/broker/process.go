@@ -23,8 +23,8 @@ import (
 const (
 	StatusStarting = "starting"
 	StatusRunning  = "running"
-	StatusExited   = "exited"  // died; a restart is pending
-	StatusFailed   = "failed"  // died and will not be restarted
+	StatusExited   = "exited" // died; a restart is pending
+	StatusFailed   = "failed" // died and will not be restarted
 	StatusStopping = "stopping"
 	StatusStopped  = "stopped"
 )
