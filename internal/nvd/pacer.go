@@ -32,6 +32,7 @@ type Pacer struct {
 	hold   time.Time // no request before this (set after a throttle)
 	waited time.Duration
 	count  int
+	trace  func(time.Time) // tests: called with each send time, under mu
 }
 
 // PacerConfig configures a Pacer. Zero fields take defaults.
@@ -136,6 +137,9 @@ func (p *Pacer) reserve(idx int, now time.Time) Slot {
 		p.stamps[idx], p.gens[idx] = stamp, p.gen
 	}
 	p.count++
+	if p.trace != nil {
+		p.trace(now)
+	}
 	return Slot{p: p, idx: idx, gen: p.gen}
 }
 

@@ -63,8 +63,13 @@ type recordHead struct {
 // raw bytes are compacted (whitespace only), so equal records compare equal
 // byte for byte whatever indentation their source used.
 func ParseRecord(raw []byte) (Record, error) {
-	var h recordHead
-	if err := json.Unmarshal(raw, &h); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return Record{}, fmt.Errorf("%w: cve object: %w", ErrBadPage, err)
+	}
+	h, err := readHead(buf.Bytes())
+	if err != nil {
 		return Record{}, fmt.Errorf("%w: cve object: %w", ErrBadPage, err)
 	}
 	if !validCVEID(h.ID) {
@@ -78,16 +83,42 @@ func ParseRecord(raw []byte) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("%w: %s: lastModified: %w", ErrBadPage, h.ID, err)
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return Record{}, fmt.Errorf("%w: %s: %w", ErrBadPage, h.ID, err)
-	}
 	return Record{
 		ID:   h.ID,
 		Meta: Meta{Published: pub, LastModified: mod, Rejected: h.VulnStatus == "Rejected"},
 		Raw:  buf.Bytes(),
 	}, nil
+}
+
+// readHead reads the top-level keys Record needs from a valid JSON object,
+// stopping as soon as it has them (NVD writes them first).
+func readHead(raw []byte) (recordHead, error) {
+	var h recordHead
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return h, fmt.Errorf("not a JSON object")
+	}
+	fields := map[string]*string{"id": &h.ID, "published": &h.Published,
+		"lastModified": &h.LastModified, "vulnStatus": &h.VulnStatus}
+	for found := 0; found < len(fields) && dec.More(); {
+		tok, err := dec.Token()
+		if err != nil {
+			return h, err
+		}
+		key, _ := tok.(string)
+		if dst, ok := fields[key]; ok {
+			if err := dec.Decode(dst); err != nil {
+				return h, fmt.Errorf("%s: %w", key, err)
+			}
+			found++
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return h, err
+		}
+	}
+	return h, nil
 }
 
 // ParseTime reads an NVD timestamp (no zone, meaning UTC, optional
