@@ -120,15 +120,31 @@ func PutBuffer(b *[]byte) {
 	bufPool.Put(b)
 }
 
-// Writer writes messages, one per line. It is safe for concurrent use; each
-// message is written with a single Write call.
+// Writer writes messages, one per line. It is safe for concurrent use and
+// coalesces: while one caller is writing to the underlying stream, lines that
+// others add are gathered and written together by that caller in one call, so
+// many concurrent senders cost few system calls. A line is written whole or
+// not at all. When the gathered lines exceed maxPending bytes, callers wait
+// for the stream, so memory stays bounded if the reader is slow.
 type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
+	w io.Writer
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	buf      []byte
+	spare    []byte
+	flushing bool
+	err      error
 }
 
+const maxPending = 4 << 20
+
 // NewWriter returns a Writer on w.
-func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+func NewWriter(w io.Writer) *Writer {
+	wr := &Writer{w: w}
+	wr.cond = sync.NewCond(&wr.mu)
+	return wr
+}
 
 // Write encodes m and writes it as one line.
 func (w *Writer) Write(m *Message) error {
@@ -139,10 +155,38 @@ func (w *Writer) Write(m *Message) error {
 	return err
 }
 
-// WriteLine writes an already encoded line, which must end in a newline.
+// WriteLine writes an already encoded line, which must end in a newline. A
+// nil error means the line was written, or handed to the caller that is
+// writing; a write error is returned to that caller and to every later one.
 func (w *Writer) WriteLine(line []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err := w.w.Write(line)
-	return err
+	for w.err == nil && w.flushing && len(w.buf) > maxPending {
+		w.cond.Wait()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.buf = append(w.buf, line...)
+	if w.flushing {
+		return nil
+	}
+	w.flushing = true
+	for len(w.buf) > 0 && w.err == nil {
+		b := w.buf
+		w.buf = w.spare[:0]
+		w.mu.Unlock()
+		_, err := w.w.Write(b)
+		w.mu.Lock()
+		if cap(b) <= maxPending*2 {
+			w.spare = b[:0]
+		}
+		if err != nil {
+			w.err = err
+		}
+		w.cond.Broadcast()
+	}
+	w.flushing = false
+	w.cond.Broadcast()
+	return w.err
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# v2e build script: tests, fuzzing, benchmarks, packaging and the local demo.
+# Run ./build.sh -h for the options.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+VERBOSE=0
+FUZZTIME="${FUZZTIME:-5s}"
+BUILD_DIR="$ROOT/.build"
+PKG_DIR="$BUILD_DIR/package"
+SERVICES=(broker access local remote meta sysmon nvdserver)
+
+usage() {
+  cat <<'USAGE'
+usage: ./build.sh [-v] -t|-f|-m|-p|-r|-h
+
+  -t   run every test: go vet, go test -race -shuffle=on ./... (unit, in-process
+       and end-to-end tests through the real broker), and the website's tests
+       when the website exists; exits non-zero on any failure (CI runs this)
+  -f   run every fuzz target for FUZZTIME each (default 5s; e.g. FUZZTIME=1m)
+  -m   run the benchmarks and write the report to docs/benchmarks.md
+  -p   build and package binaries, config.json, assets and the website into
+       .build/package (run it there with ./broker config.json)
+  -r   build and run the platform on the default config.json
+       (http://127.0.0.1:8080); Ctrl-C stops it cleanly
+  -v   verbose output
+  -h   this help
+USAGE
+}
+
+log() { printf '==> %s\n' "$*" >&2; }
+vlog() { if [ "$VERBOSE" = 1 ]; then log "$@"; fi; }
+
+ensure_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then
+      export PATH="/usr/local/go/bin:$PATH"
+    else
+      echo "build.sh: Go is not installed (need Go 1.26+: https://go.dev/dl/)" >&2
+      exit 1
+    fi
+  fi
+  vlog "$(go version)"
+  vlog "downloading Go modules"
+  go mod download
+}
+
+# build_bins DIR [extra go build flags...]: builds every command into DIR.
+build_bins() {
+  local dir="$1"; shift
+  mkdir -p "$dir"
+  local pkgs=()
+  for s in "${SERVICES[@]}"; do
+    if [ -d "cmd/$s" ]; then pkgs+=("./cmd/$s"); fi
+  done
+  vlog "building ${pkgs[*]} into $dir"
+  go build "$@" -o "$dir/" "${pkgs[@]}"
+}
+
+have_website() { [ -f website/package.json ]; }
+
+ensure_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js and npm from Debian's packages"
+    apt_install nodejs npm
+  fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "build.sh: need $* (apt-get install $*): run as root or install them" >&2
+    exit 1
+  fi
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+build_website() {
+  if ! have_website; then return 0; fi
+  ensure_node
+  log "building the website"
+  (cd website && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+}
+
+run_tests() {
+  ensure_go
+  log "go vet ./..."
+  go vet ./...
+  log "go test -race -shuffle=on ./..."
+  local flags=(-race -shuffle=on -timeout 20m)
+  if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
+  go test "${flags[@]}" ./...
+  if have_website; then
+    build_website
+    log "website tests"
+    (cd website && npm test)
+  fi
+}
+
+run_fuzz() {
+  ensure_go
+  local failed=0
+  for pkg in $(go list ./...); do
+    local targets
+    targets=$(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true)
+    for t in $targets; do
+      log "fuzz $pkg $t for $FUZZTIME"
+      if ! go test -run '^$' -fuzz "^${t}\$" -fuzztime "$FUZZTIME" "$pkg"; then
+        failed=1
+      fi
+    done
+  done
+  return $failed
+}
+
+run_bench() {
+  ensure_go
+  mkdir -p "$BUILD_DIR"
+  local raw="$BUILD_DIR/bench.txt"
+  log "running benchmarks (output in $raw)"
+  local flags=(-run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 60m)
+  go test "${flags[@]}" ./... | tee "$raw"
+  log "writing docs/benchmarks.md"
+  go run ./cmd/benchreport -in "$raw" -out docs/benchmarks.md
+}
+
+run_package() {
+  ensure_go
+  build_website
+  log "packaging into $PKG_DIR"
+  rm -rf "$PKG_DIR"
+  build_bins "$PKG_DIR" -trimpath -ldflags "-s -w"
+  cp config.json "$PKG_DIR/"
+  cp -r assets "$PKG_DIR/assets"
+  if [ -d website/out ]; then
+    mkdir -p "$PKG_DIR/website"
+    cp -r website/out "$PKG_DIR/website/out"
+  fi
+  cp README.md "$PKG_DIR/"
+  log "done: cd $PKG_DIR && ./broker config.json"
+}
+
+run_platform() {
+  ensure_go
+  build_website
+  log "building the platform"
+  build_bins "$ROOT"
+  mkdir -p data logs
+  log "starting the broker with config.json; the web UI is at http://127.0.0.1:8080 (Ctrl-C stops)"
+  exec ./broker config.json
+}
+
+action=""
+while getopts "tfmprvh" opt; do
+  case "$opt" in
+    t|f|m|p|r) action="$opt" ;;
+    v) VERBOSE=1 ;;
+    h) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+case "$action" in
+  t) run_tests ;;
+  f) run_fuzz ;;
+  m) run_bench ;;
+  p) run_package ;;
+  r) run_platform ;;
+  *) usage >&2; exit 2 ;;
+esac
