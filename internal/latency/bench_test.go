@@ -26,6 +26,15 @@ func BenchmarkObserve(b *testing.B) {
 	}
 }
 
+// BenchmarkMessage is one Tracker.Message (rate counter) with the real clock.
+func BenchmarkMessage(b *testing.B) {
+	tr, _ := New(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Message()
+	}
+}
+
 // BenchmarkObserveParallel is Tracker.Observe from GOMAXPROCS goroutines on
 // the same target (worst case: shared cache lines).
 func BenchmarkObserveParallel(b *testing.B) {
