@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -36,15 +37,35 @@ const (
 	msgUnknownParam = "Invalid parameter: "
 )
 
+// QueryError is a parameter NVD would refuse. It wraps ErrInvalidQuery;
+// Message is the text NVD puts in the 404's message header.
+type QueryError struct {
+	Param, Value, Message string
+}
+
+func (e *QueryError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%v: %s: %s", ErrInvalidQuery, e.Param, e.Message)
+	}
+	return fmt.Sprintf("%v: %s=%q: %s", ErrInvalidQuery, e.Param, e.Value, e.Message)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidQuery) true.
+func (e *QueryError) Unwrap() error { return ErrInvalidQuery }
+
+func qerr(param, value, msg string) error {
+	return &QueryError{Param: param, Value: value, Message: msg}
+}
+
 // Validate reports, wrapping ErrInvalidQuery, what NVD would refuse in q.
 func (q Query) Validate() error {
 	switch {
 	case q.StartIndex < 0:
-		return fmt.Errorf("%w: startIndex %d: %s", ErrInvalidQuery, q.StartIndex, msgStartIndex)
+		return qerr("startIndex", strconv.Itoa(q.StartIndex), msgStartIndex)
 	case q.ResultsPerPage < 0 || q.ResultsPerPage > MaxPageSize:
-		return fmt.Errorf("%w: resultsPerPage %d: %s", ErrInvalidQuery, q.ResultsPerPage, msgResults)
+		return qerr("resultsPerPage", strconv.Itoa(q.ResultsPerPage), msgResults)
 	case q.CVEID != "" && !validCVEID(q.CVEID):
-		return fmt.Errorf("%w: cveId %q: %s", ErrInvalidQuery, q.CVEID, msgCVEID)
+		return qerr("cveId", q.CVEID, msgCVEID)
 	}
 	if err := checkRange("lastMod", q.LastModStart, q.LastModEnd); err != nil {
 		return err
@@ -55,13 +76,11 @@ func (q Query) Validate() error {
 func checkRange(name string, start, end time.Time) error {
 	switch {
 	case start.IsZero() != end.IsZero():
-		return fmt.Errorf("%w: %sStartDate/%sEndDate: %s", ErrInvalidQuery, name, name, msgUnpaired)
+		return qerr(name+"StartDate/"+name+"EndDate", "", msgUnpaired)
 	case end.Sub(start) > MaxRange:
-		return fmt.Errorf("%w: %sStartDate %s to %sEndDate %s: %s", ErrInvalidQuery,
-			name, start.Format(QueryTimeLayout), name, end.Format(QueryTimeLayout), msgRange)
+		return qerr(name+"StartDate/"+name+"EndDate", start.Format(QueryTimeLayout)+" to "+end.Format(QueryTimeLayout), msgRange)
 	case end.Before(start):
-		return fmt.Errorf("%w: %sEndDate %s is before %sStartDate %s", ErrInvalidQuery,
-			name, end.Format(QueryTimeLayout), name, start.Format(QueryTimeLayout))
+		return qerr(name+"EndDate", end.Format(QueryTimeLayout), "The end date is before the start date.")
 	}
 	return nil
 }
@@ -109,7 +128,7 @@ func ParseQuery(v url.Values) (Query, error) {
 	var q Query
 	for k := range v {
 		if !knownParams[k] {
-			return q, fmt.Errorf("%w: %s%s", ErrInvalidQuery, msgUnknownParam, k)
+			return q, qerr(k, "", msgUnknownParam+k)
 		}
 	}
 	var err error
@@ -120,12 +139,12 @@ func ParseQuery(v url.Values) (Query, error) {
 		return q, err
 	}
 	if q.ResultsPerPage == 0 {
-		return q, fmt.Errorf("%w: resultsPerPage 0: %s", ErrInvalidQuery, msgResults)
+		return q, qerr("resultsPerPage", "0", msgResults)
 	}
 	q.CVEID = v.Get("cveId")
 	if nr, ok := v["noRejected"]; ok {
 		if len(nr) != 1 || nr[0] != "" {
-			return q, fmt.Errorf("%w: noRejected=%q: %s", ErrInvalidQuery, nr[0], msgNoRejected)
+			return q, qerr("noRejected", strings.Join(nr, ","), msgNoRejected)
 		}
 		q.NoRejected = true
 	}
@@ -147,9 +166,12 @@ func intParam(v url.Values, name string, def int, msg string) (int, error) {
 	if !ok {
 		return def, nil
 	}
+	if len(s) != 1 {
+		return 0, qerr(name, strings.Join(s, ","), msg)
+	}
 	n, err := strconv.Atoi(s[0])
-	if err != nil || len(s) != 1 {
-		return 0, fmt.Errorf("%w: %s=%q: %s", ErrInvalidQuery, name, s[0], msg)
+	if err != nil {
+		return 0, qerr(name, s[0], msg)
 	}
 	return n, nil
 }
@@ -160,9 +182,12 @@ func dateParam(v url.Values, name string) (time.Time, error) {
 	if !ok {
 		return time.Time{}, nil
 	}
+	if len(s) != 1 {
+		return time.Time{}, qerr(name, strings.Join(s, ","), msgBadDate)
+	}
 	t, err := time.Parse(time.RFC3339Nano, s[0])
-	if err != nil || len(s) != 1 {
-		return time.Time{}, fmt.Errorf("%w: %s=%q: %s", ErrInvalidQuery, name, s[0], msgBadDate)
+	if err != nil {
+		return time.Time{}, qerr(name, s[0], msgBadDate)
 	}
 	return t, nil
 }

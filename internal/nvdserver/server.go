@@ -201,22 +201,12 @@ func (s *Server) answer(q nvd.Query) answer {
 	return answer{q: q, total: total, idx: idx, ts: s.cfg.Now()}
 }
 
-// message is the NVD text at the end of a query error.
+// message is the text NVD sends in the message header for a bad query.
 func message(err error) string {
-	s := err.Error()
-	if i := lastColon(s); i >= 0 {
-		return s[i+2:]
+	if qe, ok := errors.AsType[*nvd.QueryError](err); ok {
+		return qe.Message
 	}
-	return s
-}
-
-func lastColon(s string) int {
-	for i := len(s) - 2; i >= 0; i-- {
-		if s[i] == ':' && s[i+1] == ' ' {
-			return i
-		}
-	}
-	return -1
+	return err.Error()
 }
 
 func (s *Server) throttle(w http.ResponseWriter, wait time.Duration) {
