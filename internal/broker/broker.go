@@ -148,10 +148,9 @@ func (b *Broker) Stop() {
 // detach closes w and forgets the peer's pending requests.
 func (b *Broker) Attach(id string, r io.Reader, w io.WriteCloser) (detach func()) {
 	p := &proc{b: b, cfg: config.Process{ID: id, RPC: true}, log: b.log.With("process", id), status: StatusStarting, pid: -1}
-	out := &outbox{ch: make(chan *[]byte, 4096), pipe: w, done: make(chan struct{}), ready: make(chan struct{})}
+	out := newOutbox(w, seconds(b.cfg.Broker.RequestTimeoutSeconds))
 	p.out = out
 	b.procs[id] = p
-	go p.writeLoop(out)
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -327,7 +326,7 @@ func (b *Broker) routeEvent(p *proc, out *outbox, m *rpc.Message) {
 func (b *Broker) forward(t *proc, m *rpc.Message) error {
 	buf := rpc.GetBuffer()
 	*buf = rpc.Append(*buf, m)
-	return t.send(buf, seconds(b.cfg.Broker.RequestTimeoutSeconds))
+	return t.send(buf)
 }
 
 // replyError sends an error answering req to p, from the broker.

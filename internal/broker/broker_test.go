@@ -36,6 +36,8 @@ func runChild(mode string) int {
 	case "noready":
 		time.Sleep(time.Hour)
 		return 0
+	case "rawecho":
+		return runRawEcho()
 	}
 	s := service.New(id, service.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	s.Handle("RPCEcho", func(ctx context.Context, p json.RawMessage) (any, error) {
@@ -64,6 +66,7 @@ func runChild(mode string) int {
 		}
 		return s.CallRaw(ctx, req.Target, req.Method, req.Params)
 	})
+	registerPinger(s)
 	if mode == "garbage" {
 		go func() {
 			out := os.NewFile(4, "out")

@@ -57,79 +57,69 @@ type procStats struct {
 	requests, responses, events, errs atomic.Int64
 }
 
-// outbox is the queue feeding one running child's input pipe.
+// outbox is the way into one running child's input pipe. Lines are written
+// by the goroutine that routes them, through a coalescing writer: when
+// several goroutines send to the same child at once, one of them writes
+// everything gathered so far in a single system call. A write that the
+// child does not drain in time fails instead of blocking its sender forever.
 type outbox struct {
-	ch    chan *[]byte
+	w     *rpc.Writer
 	pipe  io.WriteCloser
-	done  chan struct{} // closed when the child has exited
+	done  chan struct{} // closed when the child has exited or is being stopped
 	once  sync.Once
 	ready chan struct{} // closed at subprocess_ready
 	rOnce sync.Once
 }
 
-func (o *outbox) close() { o.once.Do(func() { close(o.done) }) }
+func newOutbox(pipe io.WriteCloser, writeTimeout time.Duration) *outbox {
+	var w io.Writer = pipe
+	if f, ok := pipe.(*os.File); ok {
+		w = deadlineWriter{f, writeTimeout}
+	}
+	return &outbox{w: rpc.NewWriter(w), pipe: pipe, done: make(chan struct{}), ready: make(chan struct{})}
+}
 
-// send queues an encoded line for the child. It waits while the queue is
-// full, up to the deadline, so a stuck child cannot stall its callers forever.
-func (p *proc) send(line *[]byte, wait time.Duration) error {
+func (o *outbox) close() {
+	o.once.Do(func() {
+		close(o.done)
+		o.pipe.Close()
+	})
+}
+
+// deadlineWriter bounds each write to a pipe.
+type deadlineWriter struct {
+	f       *os.File
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.f.SetWriteDeadline(time.Now().Add(d.timeout))
+	n, err := d.f.Write(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("child is not reading its input (blocked for %s): %w", d.timeout, err)
+	}
+	return n, err
+}
+
+// send writes an encoded line to the child and recycles the buffer.
+func (p *proc) send(line *[]byte) error {
 	p.mu.Lock()
 	out := p.out
 	p.mu.Unlock()
+	defer rpc.PutBuffer(line)
 	if out == nil {
-		rpc.PutBuffer(line)
 		return fmt.Errorf("%w: %s", ErrNotRunning, p.cfg.ID)
 	}
 	select {
-	case out.ch <- line:
-		p.stats.sent.Add(1)
-		return nil
 	case <-out.done:
+		return fmt.Errorf("%w: %s", ErrNotRunning, p.cfg.ID)
 	default:
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case out.ch <- line:
-			p.stats.sent.Add(1)
-			return nil
-		case <-out.done:
-		case <-t.C:
-			rpc.PutBuffer(line)
-			return fmt.Errorf("broker: process %q is not reading its input (queue full for %s)", p.cfg.ID, wait)
-		}
 	}
-	rpc.PutBuffer(line)
-	return fmt.Errorf("%w: %s", ErrNotRunning, p.cfg.ID)
-}
-
-// writeLoop owns the child's input pipe: it writes queued lines, flushing
-// whenever the queue is empty, until the child exits.
-func (p *proc) writeLoop(out *outbox) {
-	bw := bufio.NewWriterSize(out.pipe, 64<<10)
-	defer out.pipe.Close()
-	failed := false
-	write := func(b *[]byte) {
-		if !failed {
-			if _, err := bw.Write(*b); err != nil {
-				failed = true
-				p.log.Warn("write to child failed", "err", err)
-			}
-		}
-		rpc.PutBuffer(b)
+	if err := out.w.WriteLine(*line); err != nil {
+		return fmt.Errorf("process %q: %w", p.cfg.ID, err)
 	}
-	for {
-		select {
-		case b := <-out.ch:
-			write(b)
-			for n := len(out.ch); n > 0; n-- {
-				write(<-out.ch)
-			}
-			if !failed && bw.Flush() != nil {
-				failed = true
-			}
-		case <-out.done:
-			return
-		}
-	}
+	p.stats.sent.Add(1)
+	return nil
 }
 
 func (p *proc) isReady() bool {
@@ -231,7 +221,7 @@ func (p *proc) runOnce(ctx context.Context) error {
 		cmd.ExtraFiles[inFD-3] = childIn
 		cmd.ExtraFiles[outFD-3] = childOut
 		cmd.Env = append(cmd.Env, "RPC_INPUT_FD="+strconv.Itoa(inFD), "RPC_OUTPUT_FD="+strconv.Itoa(outFD))
-		out = &outbox{ch: make(chan *[]byte, 4096), pipe: toChild, done: make(chan struct{}), ready: make(chan struct{})}
+		out = newOutbox(toChild, seconds(p.b.cfg.Broker.RequestTimeoutSeconds))
 	}
 	p.setStatus(StatusStarting)
 	if err := cmd.Start(); err != nil {
@@ -264,7 +254,6 @@ func (p *proc) runOnce(ctx context.Context) error {
 				f.Close()
 			}
 		}
-		go p.writeLoop(out)
 		readerDone = make(chan struct{})
 		go func() {
 			defer close(readerDone)

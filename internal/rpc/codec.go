@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -55,7 +56,7 @@ func (d *decoder) object(m *Message) error {
 	}
 	for {
 		d.ws()
-		key, err := d.str()
+		key, err := d.rawStr()
 		if err != nil {
 			return err
 		}
@@ -92,11 +93,19 @@ func (d *decoder) end() error {
 	return nil
 }
 
-func (d *decoder) field(m *Message, key string) error {
+func (d *decoder) field(m *Message, rawKey []byte) error {
 	var dst *string
-	switch key {
+	key := "?"
+	switch string(rawKey) {
 	case "type":
-		s, err := d.nullableStr(key)
+		if d.literal(`"request"`) {
+			m.Type = TypeRequest
+			return nil
+		} else if d.literal(`"response"`) {
+			m.Type = TypeResponse
+			return nil
+		}
+		s, err := d.nullableStr("type")
 		m.Type = Type(s)
 		return err
 	case "payload":
@@ -123,6 +132,7 @@ func (d *decoder) field(m *Message, key string) error {
 	default:
 		return d.skip(0)
 	}
+	key = string(rawKey)
 	s, err := d.nullableStr(key)
 	*dst = s
 	return err
@@ -136,6 +146,29 @@ func (d *decoder) nullableStr(key string) (string, error) {
 		return "", d.errorf("field %q must be a string", key)
 	}
 	return d.str()
+}
+
+// rawStr returns the bytes of a JSON string at d.i without unescaping, for
+// object keys: a key with escapes never matches a message field, and is
+// skipped like any unknown key.
+func (d *decoder) rawStr() ([]byte, error) {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		return nil, d.errorf("expected a string")
+	}
+	start := d.i
+	end, err := d.skipStr()
+	if err != nil {
+		return nil, err
+	}
+	raw := d.data[start+1 : end-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var s string
+		if err := json.Unmarshal(d.data[start:end], &s); err != nil {
+			return nil, d.errorf("bad key: %w", err)
+		}
+		return []byte(s), nil
+	}
+	return raw, nil
 }
 
 // str parses a JSON string at d.i.

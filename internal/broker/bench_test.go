@@ -1,0 +1,171 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/v2e/v2e/internal/rpc"
+	"github.com/v2e/v2e/internal/service"
+)
+
+// benchResult is what the pinger child measured.
+type benchResult struct {
+	P50NS     int64 `json:"p50_ns"`
+	P99NS     int64 `json:"p99_ns"`
+	ElapsedNS int64 `json:"elapsed_ns"`
+}
+
+// registerPinger adds RPCBench to a child: n calls of RPCEcho on target with
+// at most window in flight, timing each round trip.
+func registerPinger(s *service.Service) {
+	s.Handle("RPCBench", func(ctx context.Context, p json.RawMessage) (any, error) {
+		var req struct {
+			Target string `json:"target"`
+			N      int    `json:"n"`
+			Window int    `json:"window"`
+		}
+		if err := json.Unmarshal(p, &req); err != nil {
+			return nil, err
+		}
+		lat := make([]int64, req.N)
+		sem := make(chan struct{}, max(req.Window, 1))
+		var wg sync.WaitGroup
+		var firstErr error
+		var mu sync.Mutex
+		params := json.RawMessage(`{"cve_id":"CVE-2021-44228"}`)
+		start := time.Now()
+		for i := 0; i < req.N; i++ {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				t0 := time.Now()
+				_, err := s.CallRaw(ctx, req.Target, "RPCEcho", params)
+				lat[i] = int64(time.Since(t0))
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return benchResult{P50NS: lat[len(lat)/2], P99NS: lat[len(lat)*99/100], ElapsedNS: int64(elapsed)}, nil
+	})
+}
+
+func runRouted(b *testing.B, window int) {
+	h := start(&testing.T{}, map[string]string{"pinger": "echo", "echo": "echo"}, nil)
+	defer h.b.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	raw, err := h.conn.Call(ctx, "pinger", "RPCBench", map[string]any{"target": "echo", "n": b.N, "window": window})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r benchResult
+	if err := json.Unmarshal(raw, &r); err != nil {
+		b.Fatal(err)
+	}
+	report(b, r, window)
+}
+
+func report(b *testing.B, r benchResult, window int) {
+	if window == 1 {
+		b.ReportMetric(float64(r.P50NS)/1e3, "p50-µs")
+		b.ReportMetric(float64(r.P99NS)/1e3, "p99-µs")
+	}
+	b.ReportMetric(float64(b.N)/(float64(r.ElapsedNS)/1e9), "msgs/s")
+}
+
+// BenchmarkRoutedRoundTrip: one request at a time from one child service to
+// another through the broker (request and response both routed).
+func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1) }
+
+// BenchmarkRoutedPipelined: up to 256 requests in flight.
+func BenchmarkRoutedPipelined(b *testing.B) { runRouted(b, 256) }
+
+// runRawEcho is the baseline child: it echoes every line from fd 3 to fd 4.
+func runRawEcho() int {
+	in := bufio.NewReaderSize(os.NewFile(3, "in"), 64<<10)
+	out := bufio.NewWriterSize(os.NewFile(4, "out"), 64<<10)
+	for {
+		line, err := in.ReadSlice('\n')
+		if err != nil {
+			return 0
+		}
+		out.Write(line)
+		if in.Buffered() == 0 {
+			if out.Flush() != nil {
+				return 0
+			}
+		}
+	}
+}
+
+func runRaw(b *testing.B, window int) {
+	childIn, toChild, _ := os.Pipe()
+	fromChild, childOut, _ := os.Pipe()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "V2E_TEST_CHILD=rawecho", "GORACE=atexit_sleep_ms=0")
+	cmd.ExtraFiles = []*os.File{childIn, childOut}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	childIn.Close()
+	childOut.Close()
+	defer func() { toChild.Close(); cmd.Wait(); fromChild.Close() }()
+	line := []byte(`{"type":"request","id":"RPCEcho","payload":{"cve_id":"CVE-2021-44228"},"source":"pinger","target":"echo","correlation_id":"pinger-1a2b3c4d-1"}` + "\n")
+	w := rpc.NewWriter(toChild)
+	r := rpc.NewReader(fromChild, 0)
+	lat := make([]int64, b.N)
+	sent := make([]time.Time, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	done := make(chan struct{})
+	credit := make(chan struct{}, window)
+	go func() {
+		defer close(done)
+		for i := 0; i < b.N; i++ {
+			if _, err := r.ReadLine(); err != nil {
+				b.Error(err)
+				return
+			}
+			lat[i] = int64(time.Since(sent[i]))
+			<-credit
+		}
+	}()
+	for i := 0; i < b.N; i++ {
+		credit <- struct{}{}
+		sent[i] = time.Now()
+		if err := w.WriteLine(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	elapsed := time.Since(start)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	report(b, benchResult{P50NS: lat[len(lat)/2], P99NS: lat[len(lat)*99/100], ElapsedNS: int64(elapsed)}, window)
+}
+
+// BenchmarkRawPipeRoundTrip is the baseline: the same line echoed by a
+// second process over a pipe pair, one at a time.
+func BenchmarkRawPipeRoundTrip(b *testing.B) { runRaw(b, 1) }
+
+// BenchmarkRawPipePipelined: the baseline with up to 256 lines in flight.
+func BenchmarkRawPipePipelined(b *testing.B) { runRaw(b, 256) }
