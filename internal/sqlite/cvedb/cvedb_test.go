@@ -1,0 +1,382 @@
+package cvedb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/v2e/v2e/internal/cve"
+)
+
+const (
+	feed2026 = "../../../assets/nvd/nvdcve-2.0-2026.json"
+	feed2003 = "../../../assets/nvd/nvdcve-2.0-2003.json.zip"
+)
+
+var (
+	feedOnce sync.Once
+	feedRecs []json.RawMessage
+	feedErr  error
+)
+
+// realRecords returns the 2,624 records of the bundled 2026 and 2003 feeds.
+func realRecords(t testing.TB) []json.RawMessage {
+	t.Helper()
+	feedOnce.Do(func() {
+		for _, p := range []string{feed2026, feed2003} {
+			recs, err := cve.ReadFeedFile(p)
+			if err != nil {
+				feedErr = err
+				return
+			}
+			feedRecs = append(feedRecs, recs...)
+		}
+	})
+	if feedErr != nil {
+		t.Fatal(feedErr)
+	}
+	return feedRecs
+}
+
+func openStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "cve.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// loaded returns a new store holding the first n real records.
+func loaded(t testing.TB, n int) (*Store, []json.RawMessage) {
+	t.Helper()
+	s := openStore(t)
+	recs := realRecords(t)[:n]
+	for i := 0; i < len(recs); i += 1000 {
+		if _, err := s.Save(context.Background(), recs[i:min(i+1000, len(recs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, recs
+}
+
+var (
+	sharedOnce  sync.Once
+	sharedStore *Store
+	sharedDir   string
+	sharedErr   error
+)
+
+// shared returns one store holding every real record, for tests that only read.
+func shared(t testing.TB) (*Store, []json.RawMessage) {
+	t.Helper()
+	recs := realRecords(t)
+	sharedOnce.Do(func() {
+		if sharedDir, sharedErr = os.MkdirTemp("", "cvedb-test-"); sharedErr != nil {
+			return
+		}
+		if sharedStore, sharedErr = Open(context.Background(), filepath.Join(sharedDir, "cve.db")); sharedErr != nil {
+			return
+		}
+		for i := 0; i < len(recs) && sharedErr == nil; i += 1000 {
+			_, sharedErr = sharedStore.Save(context.Background(), recs[i:min(i+1000, len(recs))])
+		}
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedStore, recs
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedStore != nil {
+		sharedStore.Close()
+	}
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
+}
+
+func semantic(t testing.TB, raw []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func idOf(t testing.TB, raw json.RawMessage) string {
+	t.Helper()
+	r, err := cve.Extract(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+func TestSaveGetRoundTripAndIdempotence(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	recs := realRecords(t)
+	res, err := s.Save(ctx, recs[:1069])
+	if err != nil || res != (cve.SaveResult{Saved: 1069}) {
+		t.Fatalf("save 2026 feed: %+v, %v", res, err)
+	}
+	res, err = s.Save(ctx, recs[1069:])
+	if err != nil || res != (cve.SaveResult{Saved: 1555}) {
+		t.Fatalf("save 2003 feed: %+v, %v", res, err)
+	}
+	if n, err := s.Count(ctx); n != 2624 || err != nil {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	for _, raw := range recs {
+		got, err := s.Get(ctx, idOf(t, raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(semantic(t, got), semantic(t, raw)) {
+			t.Fatalf("%s: stored record differs from the saved one", idOf(t, raw))
+		}
+	}
+	// Saving the same records again, pretty-printed or compact, changes nothing.
+	res, err = s.Save(ctx, recs[:1000])
+	if err != nil || res != (cve.SaveResult{Unchanged: 1000}) {
+		t.Fatalf("second save: %+v, %v", res, err)
+	}
+	if id, o, err := s.SaveOne(ctx, recs[5]); err != nil || o != cve.Unchanged || id != idOf(t, recs[5]) {
+		t.Fatalf("SaveOne again: %s %s %v", id, o, err)
+	}
+	if n, _ := s.Count(ctx); n != 2624 {
+		t.Fatalf("count after re-save = %d", n)
+	}
+}
+
+// withChange returns raw with lastModified set and the English description replaced.
+func withChange(t testing.TB, raw json.RawMessage, lastModified, description string) json.RawMessage {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["lastModified"] = lastModified
+	if description != "" {
+		m["descriptions"] = []any{map[string]any{"lang": "en", "value": description}}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNewerReplacesOlderNeverTheReverse(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	orig := realRecords(t)[0] // CVE-2026-0544, lastModified 2026-01-06T19:25:10.050
+	id := idOf(t, orig)
+	newer := withChange(t, orig, "2026-02-01T00:00:00.000", "Zebracorn overflow in the parser.")
+	if _, o, err := s.SaveOne(ctx, orig); err != nil || o != cve.Saved {
+		t.Fatalf("save original: %s, %v", o, err)
+	}
+	res, err := s.Save(ctx, []json.RawMessage{newer})
+	if err != nil || res != (cve.SaveResult{Updated: 1}) {
+		t.Fatalf("save newer: %+v, %v", res, err)
+	}
+	res, err = s.Save(ctx, []json.RawMessage{orig})
+	if err != nil || res != (cve.SaveResult{Unchanged: 1, Stale: 1}) {
+		t.Fatalf("save older again: %+v, %v", res, err)
+	}
+	got, _ := s.Get(ctx, id)
+	if !reflect.DeepEqual(semantic(t, got), semantic(t, newer)) {
+		t.Fatal("the older record replaced the newer one")
+	}
+	// The full-text index follows the update: the new word matches, the old text does not.
+	for query, want := range map[string]int{"zebracorn": 1, "itsourcecode school": 0} {
+		r, err := s.Search(ctx, cve.SearchQuery{Query: query})
+		if err != nil || r.Total != want || len(r.CVEs) != want {
+			t.Errorf("search %q: total %d, %d hits, %v; want %d", query, r.Total, len(r.CVEs), err, want)
+		}
+	}
+	// Same lastModified with different content replaces (last writer wins at equal time).
+	same := withChange(t, orig, "2026-02-01T00:00:00.000", "Quokkaflux overflow.")
+	if _, o, err := s.SaveOne(ctx, same); err != nil || o != cve.Updated {
+		t.Fatalf("same time, new content: %s, %v", o, err)
+	}
+	if n, _ := s.Count(ctx); n != 1 {
+		t.Fatalf("count = %d, want 1", n)
+	}
+}
+
+func TestBadBatchStoresNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	recs := realRecords(t)
+	if _, err := s.Save(ctx, recs[:3]); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Get(ctx, idOf(t, recs[0]))
+	tests := []struct {
+		name  string
+		bad   string
+		field string
+	}{
+		{"no id", `{"published":"2026-01-01T00:00:00.000","lastModified":"2026-01-01T00:00:00.000"}`, "record 5: invalid input: field id is missing"},
+		{"bad date", `{"id":"CVE-2026-99999","published":"2026-02-30T00:00:00","lastModified":"2026-03-01T00:00:00"}`, "record 5 (CVE-2026-99999): invalid input: field published"},
+		{"not JSON", `{"id":`, "record 5: invalid input: record is not JSON"},
+		{"wrong type", `{"id":"CVE-2026-99999","published":"2026-01-01T00:00:00","lastModified":"2026-01-01T00:00:00","vulnStatus":5}`, "field vulnStatus"},
+	}
+	for _, tt := range tests {
+		batch := []json.RawMessage{withChange(t, recs[0], "2027-01-01T00:00:00.000", "changed")}
+		batch = append(batch, recs[3:7]...)
+		batch = append(batch, json.RawMessage(tt.bad))
+		_, err := s.Save(ctx, batch)
+		if !errors.Is(err, cve.ErrInvalid) || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%s: err = %v; want ErrInvalid with %q", tt.name, err, tt.field)
+		}
+	}
+	big := make([]json.RawMessage, cve.MaxBatch+1)
+	for i := range big {
+		big[i] = recs[i%len(recs)]
+	}
+	if _, err := s.Save(ctx, big); !errors.Is(err, cve.ErrInvalid) || !strings.Contains(err.Error(), "batch limit") {
+		t.Errorf("oversize batch: %v", err)
+	}
+	if n, _ := s.Count(ctx); n != 3 {
+		t.Errorf("count = %d after rejected batches, want 3", n)
+	}
+	if after, _ := s.Get(ctx, idOf(t, recs[0])); string(after) != string(before) {
+		t.Error("a rejected batch changed a stored record")
+	}
+	if _, _, err := s.SaveOne(ctx, json.RawMessage(`{"id":"CVE-2026-1"}`)); !errors.Is(err, cve.ErrInvalid) || !strings.Contains(err.Error(), "cve_id") {
+		t.Errorf("SaveOne bad id: %v", err)
+	}
+}
+
+func TestGetIsStoredDeleteCWEs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := loaded(t, 200)
+	if ok, err := s.IsStored(ctx, "cve-2026-0544"); !ok || err != nil {
+		t.Fatalf("IsStored = %v, %v", ok, err)
+	}
+	cwes, err := s.CWEs(ctx, "CVE-2026-0544")
+	if err != nil || strings.Join(cwes, ",") != "CWE-74,CWE-89" {
+		t.Fatalf("CWEs = %v, %v", cwes, err)
+	}
+	if err := s.Delete(ctx, "CVE-2026-0544"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.IsStored(ctx, "CVE-2026-0544"); ok || err != nil {
+		t.Fatalf("after delete IsStored = %v, %v", ok, err)
+	}
+	for name, err := range map[string]error{
+		"get":    func() error { _, err := s.Get(ctx, "CVE-2026-0544"); return err }(),
+		"delete": s.Delete(ctx, "CVE-2026-0544"),
+		"cwes":   func() error { _, err := s.CWEs(ctx, "CVE-2026-0544"); return err }(),
+	} {
+		if !errors.Is(err, cve.ErrNotFound) || !strings.Contains(err.Error(), "CVE-2026-0544") {
+			t.Errorf("%s of deleted: %v; want ErrNotFound naming the id", name, err)
+		}
+	}
+	if _, err := s.Get(ctx, "CVE-12"); !errors.Is(err, cve.ErrInvalid) {
+		t.Errorf("get malformed id: %v", err)
+	}
+	r, err := s.Search(ctx, cve.SearchQuery{CWEID: "89", Vendor: "itsourcecode"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range r.CVEs {
+		if h.ID == "CVE-2026-0544" {
+			t.Fatal("deleted CVE still found by search")
+		}
+	}
+	if n, _ := s.Count(ctx); n != 199 {
+		t.Fatalf("count after delete = %d", n)
+	}
+}
+
+func TestListPages(t *testing.T) {
+	ctx := context.Background()
+	s, recs := shared(t)
+	var ids []string
+	for off := 0; ; off += 700 {
+		p, err := s.List(ctx, off, 700)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != len(recs) || p.Offset != off || p.Limit != 700 {
+			t.Fatalf("page %+v", p)
+		}
+		for _, raw := range p.CVEs {
+			ids = append(ids, idOf(t, raw))
+		}
+		if len(p.CVEs) < 700 {
+			break
+		}
+	}
+	if len(ids) != len(recs) {
+		t.Fatalf("listed %d, want %d", len(ids), len(recs))
+	}
+	for i := 1; i < len(ids); i++ {
+		a, _ := cve.IDKey(ids[i-1])
+		b, _ := cve.IDKey(ids[i])
+		if a >= b {
+			t.Fatalf("not in id order: %s then %s", ids[i-1], ids[i])
+		}
+	}
+	if p, err := s.List(ctx, 0, 0); err != nil || len(p.CVEs) != cve.DefaultLimit || p.Limit != cve.DefaultLimit {
+		t.Fatalf("default limit: %d, %v", len(p.CVEs), err)
+	}
+	for _, bad := range [][2]int{{-1, 10}, {0, 1001}, {0, -5}} {
+		if _, err := s.List(ctx, bad[0], bad[1]); !errors.Is(err, cve.ErrInvalid) {
+			t.Errorf("List(%d, %d): %v", bad[0], bad[1], err)
+		}
+	}
+}
+
+func TestConcurrentReadsWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	s, recs := loaded(t, 300)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if _, err := s.Get(ctx, "CVE-2026-0544"); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Search(ctx, cve.SearchQuery{Severity: "HIGH", Limit: 20}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		batch := make([]json.RawMessage, 50)
+		for j := range batch {
+			batch[j] = withChange(t, recs[(i*50+j)%len(recs)], fmt.Sprintf("2027-01-01T00:00:%02d.000", i), "")
+		}
+		if _, err := s.Save(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

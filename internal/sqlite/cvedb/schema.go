@@ -1,0 +1,56 @@
+package cvedb
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/v2e/v2e/internal/sqlite"
+)
+
+// Migrations is the versioned schema of the CVE database, oldest first.
+var Migrations = []sqlite.Migration{migrate1}
+
+func migrate1(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{
+		`CREATE TABLE cve (
+			key           INTEGER PRIMARY KEY, -- cve.IDKey(id)
+			id            TEXT NOT NULL,
+			published     INTEGER NOT NULL,    -- unix microseconds, UTC
+			last_modified INTEGER NOT NULL,
+			status        TEXT NOT NULL COLLATE NOCASE,
+			source        TEXT NOT NULL,
+			v2_score REAL, v2_severity TEXT,
+			v30_score REAL, v30_severity TEXT,
+			v31_score REAL, v31_severity TEXT,
+			v40_score REAL, v40_severity TEXT,
+			best_score    REAL NOT NULL,       -- -1 when the record has no CVSS metric
+			best_severity TEXT NOT NULL,       -- '' when none
+			best_version  TEXT NOT NULL,
+			kev           INTEGER NOT NULL,    -- 1 when cisaExploitAdd is set
+			cisa_exploit_add TEXT, cisa_action_due TEXT, cisa_required_action TEXT, cisa_vulnerability_name TEXT,
+			cwes          TEXT NOT NULL,       -- comma-separated, record order
+			products      TEXT NOT NULL,       -- vendor US product RS ..., for unlinking
+			hash          BLOB NOT NULL,       -- sha256 of the compact raw record
+			description   TEXT NOT NULL        -- English
+		)`,
+		`CREATE TABLE cve_raw (key INTEGER PRIMARY KEY, raw BLOB NOT NULL)`,
+		`CREATE TABLE cve_cwe (cwe TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (cwe, key)) WITHOUT ROWID`,
+		`CREATE TABLE cve_cpe (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
+			PRIMARY KEY (vendor, product, key)) WITHOUT ROWID`,
+		`CREATE INDEX cve_cpe_product ON cve_cpe (product)`,
+		`CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`,
+		`CREATE TABLE cve_count (one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL)`,
+		`INSERT INTO cve_count VALUES (1, 0)`,
+		`CREATE INDEX cve_published ON cve (published)`,
+		`CREATE INDEX cve_modified ON cve (last_modified)`,
+		`CREATE INDEX cve_score ON cve (best_score)`,
+		`CREATE INDEX cve_severity ON cve (best_severity, published)`,
+		`CREATE INDEX cve_status ON cve (status, published)`,
+		`CREATE INDEX cve_kev ON cve (published) WHERE kev = 1`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}

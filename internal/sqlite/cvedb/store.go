@@ -1,0 +1,182 @@
+package cvedb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/v2e/v2e/internal/cve"
+	"github.com/v2e/v2e/internal/sqlite"
+)
+
+var _ cve.Store = (*Store)(nil)
+
+// Store is the SQLite CVE store. It is safe for concurrent use; writes are
+// serialised on the database's single writer connection.
+type Store struct {
+	db *sqlite.DB
+}
+
+// Open opens (creating and migrating as needed) the CVE database at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := sqlite.Open(ctx, path, Migrations)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database. It is safe to call twice.
+func (s *Store) Close() error { return s.db.Close() }
+
+func key(id string) (int64, string, error) {
+	norm, err := cve.NormalizeID(id)
+	if err != nil {
+		return 0, "", err
+	}
+	k, err := cve.IDKey(norm)
+	return k, norm, err
+}
+
+func notFound(id string) error {
+	return fmt.Errorf("cve_id %q: %w", id, cve.ErrNotFound)
+}
+
+// Get returns the stored cve object as it was saved (compacted). Errors wrap
+// cve.ErrInvalid for a malformed id and cve.ErrNotFound for an unknown one.
+func (s *Store) Get(ctx context.Context, id string) (json.RawMessage, error) {
+	k, norm, err := key(id)
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err = s.db.Reader().QueryRowContext(ctx, `SELECT raw FROM cve_raw WHERE key = ?`, k).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(norm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cvedb: get %s: %w", norm, err)
+	}
+	return raw, nil
+}
+
+// IsStored reports whether id is stored.
+func (s *Store) IsStored(ctx context.Context, id string) (bool, error) {
+	k, norm, err := key(id)
+	if err != nil {
+		return false, err
+	}
+	var one int
+	err = s.db.Reader().QueryRowContext(ctx, `SELECT 1 FROM cve WHERE key = ?`, k).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cvedb: is stored %s: %w", norm, err)
+	}
+	return true, nil
+}
+
+// CWEs returns the weakness ids of a stored CVE in record order.
+func (s *Store) CWEs(ctx context.Context, id string) ([]string, error) {
+	k, norm, err := key(id)
+	if err != nil {
+		return nil, err
+	}
+	var list string
+	err = s.db.Reader().QueryRowContext(ctx, `SELECT cwes FROM cve WHERE key = ?`, k).Scan(&list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(norm)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cvedb: cwes of %s: %w", norm, err)
+	}
+	return splitList(list), nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// Delete removes a stored CVE; cve.ErrNotFound if it was not stored.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	k, norm, err := key(id)
+	if err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *sql.Tx) error {
+		w := newWriter(ctx, tx)
+		defer w.close()
+		old, found, err := w.lookup(k)
+		if err != nil {
+			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
+		}
+		if !found {
+			return notFound(norm)
+		}
+		if err := w.unlink(k, old); err != nil {
+			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
+		}
+		for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
+			if _, err := tx.ExecContext(ctx, q, k); err != nil {
+				return fmt.Errorf("cvedb: delete %s: %w", norm, err)
+			}
+		}
+		return w.addCount(-1)
+	})
+}
+
+// Count returns how many CVEs are stored.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.Reader().QueryRowContext(ctx, `SELECT n FROM cve_count`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("cvedb: count: %w", err)
+	}
+	return n, nil
+}
+
+// List returns whole records in id order. limit 0 means cve.DefaultLimit; a
+// negative offset or a limit over cve.MaxLimit is an error naming the field.
+func (s *Store) List(ctx context.Context, offset, limit int) (cve.Page, error) {
+	if offset < 0 {
+		return cve.Page{}, fmt.Errorf("%w: field offset: %d is negative", cve.ErrInvalid, offset)
+	}
+	if limit == 0 {
+		limit = cve.DefaultLimit
+	}
+	if limit < 0 || limit > cve.MaxLimit {
+		return cve.Page{}, fmt.Errorf("%w: field limit: %d is outside 1..%d", cve.ErrInvalid, limit, cve.MaxLimit)
+	}
+	page := cve.Page{CVEs: []json.RawMessage{}, Offset: offset, Limit: limit}
+	tx, err := s.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return page, fmt.Errorf("cvedb: list: %w", err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `SELECT n FROM cve_count`).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("cvedb: list: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.raw FROM (SELECT key FROM cve ORDER BY key LIMIT ? OFFSET ?) AS k
+		JOIN cve_raw r ON r.key = k.key ORDER BY k.key`, limit, offset)
+	if err != nil {
+		return page, fmt.Errorf("cvedb: list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return page, fmt.Errorf("cvedb: list: %w", err)
+		}
+		page.CVEs = append(page.CVEs, raw)
+	}
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("cvedb: list: %w", err)
+	}
+	return page, nil
+}
