@@ -127,7 +127,7 @@ run_bench() {
   local flags=(-run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 60m)
   go test "${flags[@]}" ./... | tee "$raw"
   log "writing docs/benchmarks.md"
-  go run ./cmd/benchreport -in "$raw" -out docs/benchmarks.md
+  go run ./cmd/benchreport -in "$raw" -goals docs/bench-goals.json -out docs/benchmarks.md
 }
 
 run_package() {

@@ -82,6 +82,8 @@ func runRouted(b *testing.B, window int) {
 		b.Fatal(err)
 	}
 	report(b, r, window)
+	// Each call is two routed messages: the request and its response.
+	b.ReportMetric(2*float64(b.N)/(float64(r.ElapsedNS)/1e9), "routed-msgs/s")
 }
 
 func report(b *testing.B, r benchResult, window int) {
