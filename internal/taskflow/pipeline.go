@@ -113,7 +113,7 @@ func (r *pipeRun[T]) start(ctx context.Context, n int) {
 		acquired := func() { once.Do(func() { close(mine) }) }
 		defer acquired() // never leave the next page waiting
 		var v T
-		err := ctx.Err()
+		var err error
 		select {
 		case <-prev:
 			_, err = attempt(ctx, r.o.Limiter, r.p.Retry, r.o.Sleep, acquired, func(ctx context.Context) (e error) {
