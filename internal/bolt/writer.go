@@ -58,8 +58,10 @@ func (s *Store) NewCheckpointWriter(o WriterOptions) *CheckpointWriter {
 	return w
 }
 
-// Add queues cp; when rec is not nil, a copy of it is stored in the same
-// commit with LastCheckpoint set to cp.URN (the latest rec per provider wins).
+// Add queues cp; when rec is not nil, its progress fields (counts, Cursor,
+// and LastCheckpoint set to cp.URN) are stored in the same commit over the
+// stored record, whose State, PermitsHeld, BackoffUntil and LastError are
+// kept: those belong to state transitions. The latest rec per provider wins.
 // It blocks only while MaxPending checkpoints are queued.
 func (w *CheckpointWriter) Add(rec *ProviderRecord, cp Checkpoint) error {
 	if cp.ProviderID == "" && rec != nil {
@@ -155,7 +157,7 @@ func (w *CheckpointWriter) commit() bool {
 			batch[i] = c
 		}
 		for _, r := range recs {
-			if err := tx.PutProvider(r); err != nil {
+			if err := tx.putProgress(r); err != nil {
 				return err
 			}
 		}
@@ -173,4 +175,22 @@ func (w *CheckpointWriter) commit() bool {
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	return err == nil
+}
+
+// putProgress stores the progress fields of r (counts, cursor, last
+// checkpoint) over the stored record, keeping the fields a state transition
+// owns (state, permits held, backoff deadline, last error), so a queued
+// checkpoint never undoes a transition persisted meanwhile.
+func (tx *Tx) putProgress(r *ProviderRecord) error {
+	cur, err := tx.Provider(r.ID)
+	switch {
+	case err == nil:
+		r.State, r.PermitsHeld, r.BackoffUntil, r.LastError = cur.State, cur.PermitsHeld, cur.BackoffUntil, cur.LastError
+		if r.Type == "" {
+			r.Type = cur.Type
+		}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return tx.PutProvider(r)
 }

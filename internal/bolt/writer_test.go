@@ -89,3 +89,29 @@ func TestCheckpointWriterStickyError(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+func TestCheckpointWriterKeepsTransitionFields(t *testing.T) {
+	c := &clock{t0}
+	s, _ := openTemp(t, c)
+	w := s.NewCheckpointWriter(WriterOptions{})
+	defer w.Close()
+	// The provider was paused (persisted by its transition) while a batch
+	// carrying its RUNNING-era record was still queued.
+	if err := s.SaveProvider(&ProviderRecord{ID: "cve", Type: "cve", State: fsm.ProviderPaused, LastError: "user pause"}); err != nil {
+		t.Fatal(err)
+	}
+	stale := &ProviderRecord{ID: "cve", State: fsm.ProviderRunning, PermitsHeld: 4, ProcessedCount: 2000,
+		Cursor: []byte(`{"start_index":2000}`)}
+	u := urn.MustParse("v2e::nvd::cve::CVE-2024-3094")
+	if err := w.Add(stale, Checkpoint{URN: u, Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadProvider("cve")
+	if err != nil || got.State != fsm.ProviderPaused || got.PermitsHeld != 0 || got.LastError != "user pause" || got.Type != "cve" ||
+		got.ProcessedCount != 2000 || got.LastCheckpoint != u || string(got.Cursor) != `{"start_index":2000}` {
+		t.Errorf("record %+v, %v", got, err)
+	}
+}
