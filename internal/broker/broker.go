@@ -167,7 +167,12 @@ func (b *Broker) Attach(id string, r io.Reader, w io.WriteCloser) (detach func()
 func (b *Broker) readLoop(p *proc, out *outbox, r io.Reader) {
 	rd := rpc.NewReader(r, b.cfg.Broker.MaxMessageSizeBytes)
 	var m rpc.Message
+	fl := &flusher{}
+	defer fl.flush()
 	for {
+		if rd.Buffered() == 0 {
+			fl.flush() // nothing more to route right now: send what this burst produced
+		}
 		line, err := rd.ReadLine()
 		if err != nil {
 			if errors.Is(err, rpc.ErrTooLarge) {
@@ -185,8 +190,28 @@ func (b *Broker) readLoop(p *proc, out *outbox, r io.Reader) {
 			p.log.Warn("undecodable message from child", "err", err, "line", truncate(line, 200))
 			continue
 		}
-		b.route(p, out, &m)
+		b.route(fl, p, out, &m)
 	}
+}
+
+// flusher remembers the children a read loop buffered lines for, so that a
+// burst of messages costs one write per destination.
+type flusher struct{ dirty []*outbox }
+
+func (f *flusher) add(o *outbox) {
+	for _, d := range f.dirty {
+		if d == o {
+			return
+		}
+	}
+	f.dirty = append(f.dirty, o)
+}
+
+func (f *flusher) flush() {
+	for _, o := range f.dirty {
+		_ = o.w.Flush() // a failed write is reported to the next sender
+	}
+	f.dirty = f.dirty[:0]
 }
 
 func truncate(b []byte, n int) string {
@@ -197,7 +222,7 @@ func truncate(b []byte, n int) string {
 }
 
 // route handles one decoded message from process p.
-func (b *Broker) route(p *proc, out *outbox, m *rpc.Message) {
+func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 	p.stats.received.Add(1)
 	switch m.Type {
 	case rpc.TypeRequest:
@@ -221,15 +246,15 @@ func (b *Broker) route(p *proc, out *outbox, m *rpc.Message) {
 	}
 	switch m.Type {
 	case rpc.TypeRequest:
-		b.routeRequest(p, m)
+		b.routeRequest(fl, p, m)
 	case rpc.TypeResponse, rpc.TypeError:
-		b.routeAnswer(p, m)
+		b.routeAnswer(fl, p, m)
 	case rpc.TypeEvent:
-		b.routeEvent(p, out, m)
+		b.routeEvent(fl, p, out, m)
 	}
 }
 
-func (b *Broker) routeRequest(p *proc, m *rpc.Message) {
+func (b *Broker) routeRequest(fl *flusher, p *proc, m *rpc.Message) {
 	if m.CorrelationID == "" {
 		b.replyError(p, m, rpc.CodeInvalid, "request "+m.ID+" has no correlation_id")
 		return
@@ -265,7 +290,7 @@ func (b *Broker) routeRequest(p *proc, m *rpc.Message) {
 		}
 	})
 	b.pendMu.Unlock()
-	if err := b.forward(t, m); err != nil {
+	if err := b.forwardVia(fl, t, m); err != nil {
 		if b.take(key) != nil {
 			b.replyError(p, m, rpc.CodeUnavailable, fmt.Sprintf("target process %q: %v", m.Target, err))
 		}
@@ -284,7 +309,7 @@ func (b *Broker) take(key pendKey) *pending {
 	return pd
 }
 
-func (b *Broker) routeAnswer(p *proc, m *rpc.Message) {
+func (b *Broker) routeAnswer(fl *flusher, p *proc, m *rpc.Message) {
 	pd := b.take(pendKey{p.cfg.ID, m.CorrelationID})
 	if pd == nil {
 		b.dropped.Add(1)
@@ -293,12 +318,12 @@ func (b *Broker) routeAnswer(p *proc, m *rpc.Message) {
 	}
 	b.observe(pd, m.Type == rpc.TypeError)
 	m.Target = pd.from.cfg.ID
-	if err := b.forward(pd.from, m); err != nil {
+	if err := b.forwardVia(fl, pd.from, m); err != nil {
 		p.log.Debug("answer not delivered", "to", pd.from.cfg.ID, "err", err)
 	}
 }
 
-func (b *Broker) routeEvent(p *proc, out *outbox, m *rpc.Message) {
+func (b *Broker) routeEvent(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 	if m.Target == "" || m.Target == rpc.BrokerID {
 		if m.ID == rpc.EventReady {
 			var body struct {
@@ -317,16 +342,20 @@ func (b *Broker) routeEvent(p *proc, out *outbox, m *rpc.Message) {
 		p.log.Warn("event for unknown process dropped", "event", m.ID, "target", m.Target)
 		return
 	}
-	if err := b.forward(t, m); err != nil {
+	if err := b.forwardVia(fl, t, m); err != nil {
 		p.log.Debug("event not delivered", "event", m.ID, "target", m.Target, "err", err)
 	}
 }
 
-// forward encodes m and queues it for t.
-func (b *Broker) forward(t *proc, m *rpc.Message) error {
+// forward encodes m and writes it to t.
+func (b *Broker) forward(t *proc, m *rpc.Message) error { return b.forwardVia(nil, t, m) }
+
+// forwardVia encodes m for t; with a flusher the line is buffered and
+// written when the flusher flushes.
+func (b *Broker) forwardVia(fl *flusher, t *proc, m *rpc.Message) error {
 	buf := rpc.GetBuffer()
 	*buf = rpc.Append(*buf, m)
-	return t.send(buf)
+	return t.send(buf, fl)
 }
 
 // replyError sends an error answering req to p, from the broker.

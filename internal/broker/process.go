@@ -101,8 +101,9 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// send writes an encoded line to the child and recycles the buffer.
-func (p *proc) send(line *[]byte) error {
+// send writes an encoded line to the child (or buffers it in fl) and
+// recycles the buffer.
+func (p *proc) send(line *[]byte, fl *flusher) error {
 	p.mu.Lock()
 	out := p.out
 	p.mu.Unlock()
@@ -115,7 +116,14 @@ func (p *proc) send(line *[]byte) error {
 		return fmt.Errorf("%w: %s", ErrNotRunning, p.cfg.ID)
 	default:
 	}
-	if err := out.w.WriteLine(*line); err != nil {
+	var err error
+	if fl != nil {
+		err = out.w.Buffer(*line)
+		fl.add(out)
+	} else {
+		err = out.w.WriteLine(*line)
+	}
+	if err != nil {
 		return fmt.Errorf("process %q: %w", p.cfg.ID, err)
 	}
 	p.stats.sent.Add(1)

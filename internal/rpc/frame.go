@@ -97,6 +97,9 @@ func (r *Reader) discard(seen int, err error) error {
 	return tooLarge
 }
 
+// Buffered is the number of bytes read from the stream but not yet returned.
+func (r *Reader) Buffered() int { return r.br.Buffered() }
+
 func trimCR(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
 		return b[:n-1]
@@ -160,7 +163,38 @@ func (w *Writer) Write(m *Message) error {
 // writing; a write error is returned to that caller and to every later one.
 func (w *Writer) WriteLine(line []byte) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	if err := w.appendLocked(line); err != nil || w.flushing {
+		w.mu.Unlock()
+		return err
+	}
+	return w.flushLocked()
+}
+
+// Buffer adds a line without writing it yet, unless 64 KiB are waiting;
+// Flush writes what is buffered. A reader that routes a burst of lines
+// buffers each and flushes once when its input has no more, so a burst costs
+// one system call per destination.
+func (w *Writer) Buffer(line []byte) error {
+	w.mu.Lock()
+	if err := w.appendLocked(line); err != nil || w.flushing || len(w.buf) < 64<<10 {
+		w.mu.Unlock()
+		return err
+	}
+	return w.flushLocked()
+}
+
+// Flush writes whatever Buffer left waiting.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	if w.flushing || len(w.buf) == 0 || w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	return w.flushLocked()
+}
+
+func (w *Writer) appendLocked(line []byte) error {
 	for w.err == nil && w.flushing && len(w.buf) > maxPending {
 		w.cond.Wait()
 	}
@@ -168,9 +202,12 @@ func (w *Writer) WriteLine(line []byte) error {
 		return w.err
 	}
 	w.buf = append(w.buf, line...)
-	if w.flushing {
-		return nil
-	}
+	return nil
+}
+
+// flushLocked writes the buffer until it is empty, releasing the lock during
+// each write so that others can add lines, and unlocks before returning.
+func (w *Writer) flushLocked() error {
 	w.flushing = true
 	for len(w.buf) > 0 && w.err == nil {
 		b := w.buf
@@ -188,5 +225,7 @@ func (w *Writer) WriteLine(line []byte) error {
 	}
 	w.flushing = false
 	w.cond.Broadcast()
-	return w.err
+	err := w.err
+	w.mu.Unlock()
+	return err
 }
