@@ -93,7 +93,7 @@ run_tests() {
   log "go vet ./..."
   go vet ./...
   log "go test -race -shuffle=on ./..."
-  local flags=(-race -shuffle=on -timeout 20m)
+  local flags=(-race -shuffle=on -count=1 -timeout 20m)
   if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
   go test "${flags[@]}" ./...
   if have_website; then

@@ -49,6 +49,9 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 				added++
 			}
 		}
+		if err := w.flush(); err != nil {
+			return fmt.Errorf("cvedb: full-text index: %w", err)
+		}
 		return w.addCount(added)
 	})
 	if err != nil {
@@ -71,6 +74,9 @@ func (s *Store) SaveOne(ctx context.Context, record json.RawMessage) (string, cv
 		var err error
 		if o, err = w.save(&p); err != nil {
 			return fmt.Errorf("cvedb: save %s: %w", p.rec.ID, err)
+		}
+		if err := w.flush(); err != nil {
+			return fmt.Errorf("cvedb: save %s: full-text index: %w", p.rec.ID, err)
 		}
 		if o == cve.Saved {
 			return w.addCount(1)
@@ -141,14 +147,20 @@ type stored struct {
 }
 
 // writer runs the statements of one write transaction, preparing each once.
+// Full-text rows are inserted by flush in one statement at the end: FTS5
+// writes its pending terms to disk whenever a later statement opens a
+// savepoint, so one insert per record would flush once per record.
 type writer struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	ctx     context.Context
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt
+	ftsKeys []int64 // 0 marks a row dropped before the flush
+	ftsText []string
+	pending map[int64]int // key -> index in ftsKeys
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx) *writer {
-	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
+	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}, pending: map[int64]int{}}
 }
 
 func (w *writer) close() {
@@ -217,8 +229,13 @@ func (w *writer) save(p *prepared) (cve.Outcome, error) {
 	return cve.Updated, w.insert(p)
 }
 
-// unlink removes a stored record's link and full-text rows.
+// unlink removes a stored record's rows from every table.
 func (w *writer) unlink(k int64, old stored) error {
+	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
+		if err := w.exec(q, k); err != nil {
+			return err
+		}
+	}
 	for _, c := range splitList(old.cwes) {
 		if err := w.exec(`DELETE FROM cve_cwe WHERE cwe = ? AND key = ?`, c, k); err != nil {
 			return err
@@ -229,10 +246,15 @@ func (w *writer) unlink(k int64, old stored) error {
 			return err
 		}
 	}
+	if i, ok := w.pending[k]; ok { // saved earlier in this transaction, not yet indexed
+		w.ftsKeys[i] = 0
+		delete(w.pending, k)
+		return nil
+	}
 	return w.exec(`DELETE FROM cve_fts WHERE rowid = ?`, k)
 }
 
-const insertCVE = `INSERT OR REPLACE INTO cve (key, id, published, last_modified, status, source,
+const insertCVE = `INSERT INTO cve (key, id, published, last_modified, status, source,
 	v2_score, v2_severity, v30_score, v30_severity, v31_score, v31_severity, v40_score, v40_severity,
 	best_score, best_severity, best_version, kev,
 	cisa_exploit_add, cisa_action_due, cisa_required_action, cisa_vulnerability_name,
@@ -260,7 +282,7 @@ func (w *writer) insert(p *prepared) error {
 	if err := w.exec(insertCVE, args...); err != nil {
 		return err
 	}
-	if err := w.exec(`INSERT OR REPLACE INTO cve_raw (key, raw) VALUES (?, ?)`, r.Key, p.raw); err != nil {
+	if err := w.exec(`INSERT INTO cve_raw (key, raw) VALUES (?, ?)`, r.Key, p.raw); err != nil {
 		return err
 	}
 	for _, c := range r.CWEs {
@@ -273,10 +295,38 @@ func (w *writer) insert(p *prepared) error {
 			return err
 		}
 	}
-	if len(r.Texts) == 0 {
+	if len(r.Texts) > 0 {
+		w.pending[r.Key] = len(w.ftsKeys)
+		w.ftsKeys = append(w.ftsKeys, r.Key)
+		w.ftsText = append(w.ftsText, strings.Join(r.Texts, "\n"))
+	}
+	return nil
+}
+
+// flush inserts the full-text rows of the records saved since the last flush.
+func (w *writer) flush() error {
+	var ks []int64
+	var ts []string
+	for i, k := range w.ftsKeys {
+		if k != 0 {
+			ks, ts = append(ks, k), append(ts, w.ftsText[i])
+		}
+	}
+	w.ftsKeys, w.ftsText = w.ftsKeys[:0], w.ftsText[:0]
+	clear(w.pending)
+	if len(ks) == 0 {
 		return nil
 	}
-	return w.exec(`INSERT INTO cve_fts (rowid, text) VALUES (?, ?)`, r.Key, strings.Join(r.Texts, "\n"))
+	keys, err := json.Marshal(ks)
+	if err != nil {
+		return err
+	}
+	texts, err := json.Marshal(ts)
+	if err != nil {
+		return err
+	}
+	return w.exec(`INSERT INTO cve_fts (rowid, text)
+		SELECT k.value, t.value FROM json_each(?1) AS k JOIN json_each(?2) AS t ON t.key = k.key`, string(keys), string(texts))
 }
 
 func nullable(s string) any {

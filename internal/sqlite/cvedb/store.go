@@ -123,11 +123,6 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err := w.unlink(k, old); err != nil {
 			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
 		}
-		for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
-			if _, err := tx.ExecContext(ctx, q, k); err != nil {
-				return fmt.Errorf("cvedb: delete %s: %w", norm, err)
-			}
-		}
 		return w.addCount(-1)
 	})
 }
