@@ -5,9 +5,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 
 	"github.com/v2e/v2e/internal/config"
+	"github.com/v2e/v2e/internal/local"
 	"github.com/v2e/v2e/internal/service"
+	"github.com/v2e/v2e/internal/sqlite/cvedb"
 )
 
 func main() {
@@ -15,5 +20,24 @@ func main() {
 }
 
 func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() error, error) {
-	return nil, nil
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	for _, p := range []string{cfg.Local.CVEDBPath, cfg.Local.CWEDBPath, cfg.Local.CAPECDBPath, cfg.Local.AttackDBPath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	cves, err := cvedb.Open(ctx, cfg.Local.CVEDBPath)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, cves.Close)
+	local.CVE{Store: cves}.Register(s)
+	return closeAll, nil
 }

@@ -1,0 +1,155 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/v2e/v2e/internal/cve"
+	"github.com/v2e/v2e/internal/service"
+)
+
+// CVE serves the CVE methods of local over a cve.Store.
+type CVE struct{ Store cve.Store }
+
+type cveIDParams struct {
+	CVEID string `json:"cve_id"`
+}
+
+// Register adds the CVE methods to s.
+func (h CVE) Register(s *service.Service) {
+	reg := func(name, params, result, doc string, fn service.Handler) {
+		s.Register(service.Method{Name: name, Params: params, Result: result, Doc: doc}, fn)
+	}
+	reg("RPCSaveCVEByID", "{cve}", "{success, cve_id, outcome}", "Store one NVD 2.0 cve object (newer lastModified wins).", h.saveOne)
+	reg("RPCSaveCVEs", "{cves:[cve]}", "{saved, updated, unchanged, stale}", "Store a batch in one transaction; all or nothing.", h.saveBatch)
+	reg("RPCIsCVEStoredByID", "{cve_id}", "{stored, cve_id}", "", h.isStored)
+	reg("RPCGetCVEByID", "{cve_id}", "{cve, id}", "The stored cve object, field for field as saved.", h.get)
+	reg("RPCDeleteCVEByID", "{cve_id}", "{success, cve_id}", "", h.delete)
+	reg("RPCListCVEs", "{offset?, limit?}", "{cves, total, offset, limit}", "Whole records in id order.", h.list)
+	reg("RPCCountCVEs", "", "{count}", "", h.count)
+	reg("RPCSearchCVEs", "{query?, severity?, cvss_min?, cvss_max?, cwe_id?, vendor?, product?, published_from?, published_to?, modified_from?, modified_to?, status?, kev?, sort?, cursor?, limit?}",
+		"{cves:[summary], next_cursor, total}", "Filtered search with stable cursor paging.", h.search)
+	reg("RPCGetCVECWEs", "{cve_id}", "{cve_id, cwe_ids}", "The weakness ids of a stored CVE.", h.cwes)
+}
+
+func (h CVE) id(params json.RawMessage) (string, error) {
+	p, err := service.Decode[cveIDParams](params)
+	if err != nil {
+		return "", err
+	}
+	if err := service.Required("cve_id", p.CVEID); err != nil {
+		return "", err
+	}
+	id, err := cve.NormalizeID(p.CVEID)
+	return id, wireError(err)
+}
+
+func (h CVE) saveOne(ctx context.Context, params json.RawMessage) (any, error) {
+	p, err := service.Decode[struct {
+		CVE json.RawMessage `json:"cve"`
+	}](params)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.CVE) == 0 || string(p.CVE) == "null" {
+		return nil, invalidf("cve is required")
+	}
+	id, outcome, err := h.Store.SaveOne(ctx, p.CVE)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]any{"success": true, "cve_id": id, "outcome": outcome}, nil
+}
+
+func (h CVE) saveBatch(ctx context.Context, params json.RawMessage) (any, error) {
+	p, err := service.Decode[struct {
+		CVEs []json.RawMessage `json:"cves"`
+	}](params)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.Store.Save(ctx, p.CVEs)
+	return res, wireError(err)
+}
+
+func (h CVE) isStored(ctx context.Context, params json.RawMessage) (any, error) {
+	id, err := h.id(params)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := h.Store.IsStored(ctx, id)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]any{"stored": ok, "cve_id": id}, nil
+}
+
+func (h CVE) get(ctx context.Context, params json.RawMessage) (any, error) {
+	id, err := h.id(params)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := h.Store.Get(ctx, id)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]any{"cve": raw, "id": id}, nil
+}
+
+func (h CVE) delete(ctx context.Context, params json.RawMessage) (any, error) {
+	id, err := h.id(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Store.Delete(ctx, id); err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]any{"success": true, "cve_id": id}, nil
+}
+
+func (h CVE) list(ctx context.Context, params json.RawMessage) (any, error) {
+	p, err := page(params)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.Store.List(ctx, p.Offset, p.Limit)
+	return res, wireError(err)
+}
+
+func (h CVE) count(ctx context.Context, _ json.RawMessage) (any, error) {
+	n, err := h.Store.Count(ctx)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]int{"count": n}, nil
+}
+
+func (h CVE) search(ctx context.Context, params json.RawMessage) (any, error) {
+	q, err := cve.ParseSearchQuery(params)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	res, err := h.Store.Search(ctx, q)
+	return res, wireError(err)
+}
+
+func (h CVE) cwes(ctx context.Context, params json.RawMessage) (any, error) {
+	id, err := h.id(params)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := h.Store.CWEs(ctx, id)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return map[string]any{"cve_id": id, "cwe_ids": ids}, nil
+}
+
+// page decodes and normalizes offset/limit.
+func page(params json.RawMessage) (service.Page, error) {
+	p, err := service.Decode[service.Page](params)
+	if err != nil {
+		return p, err
+	}
+	return p.Normalize()
+}
