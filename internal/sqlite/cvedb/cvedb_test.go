@@ -1,6 +1,7 @@
 package cvedb
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,6 +158,11 @@ func TestSaveGetRoundTripAndIdempotence(t *testing.T) {
 	if id, o, err := s.SaveOne(ctx, recs[5]); err != nil || o != cve.Unchanged || id != idOf(t, recs[5]) {
 		t.Fatalf("SaveOne again: %s %s %v", id, o, err)
 	}
+	var compact bytes.Buffer
+	json.Compact(&compact, recs[7])
+	if _, o, err := s.SaveOne(ctx, compact.Bytes()); err != nil || o != cve.Unchanged {
+		t.Fatalf("SaveOne of the compact form of a stored indented record: %s, %v", o, err)
+	}
 	if n, _ := s.Count(ctx); n != 2624 {
 		t.Fatalf("count after re-save = %d", n)
 	}
@@ -208,13 +214,27 @@ func TestNewerReplacesOlderNeverTheReverse(t *testing.T) {
 			t.Errorf("search %q: total %d, %d hits, %v; want %d", query, r.Total, len(r.CVEs), err, want)
 		}
 	}
+	// Several versions of one new id in one batch: the newest wins, the index follows.
+	other := realRecords(t)[1]
+	v1 := withChange(t, other, "2026-03-01T00:00:00.000", "Wombatrix first text.")
+	v2 := withChange(t, other, "2026-03-02T00:00:00.000", "Narwhalite second text.")
+	res, err = s.Save(ctx, []json.RawMessage{v1, v2, v1})
+	if err != nil || res != (cve.SaveResult{Saved: 1, Updated: 1, Unchanged: 1, Stale: 1}) {
+		t.Fatalf("three versions in a batch: %+v, %v", res, err)
+	}
+	for query, want := range map[string]int{"narwhalite": 1, "wombatrix": 0} {
+		r, err := s.Search(ctx, cve.SearchQuery{Query: query})
+		if err != nil || r.Total != want {
+			t.Errorf("search %q: total %d, %v; want %d", query, r.Total, err, want)
+		}
+	}
 	// Same lastModified with different content replaces (last writer wins at equal time).
 	same := withChange(t, orig, "2026-02-01T00:00:00.000", "Quokkaflux overflow.")
 	if _, o, err := s.SaveOne(ctx, same); err != nil || o != cve.Updated {
 		t.Fatalf("same time, new content: %s, %v", o, err)
 	}
-	if n, _ := s.Count(ctx); n != 1 {
-		t.Fatalf("count = %d, want 1", n)
+	if n, _ := s.Count(ctx); n != 2 {
+		t.Fatalf("count = %d, want 2", n)
 	}
 }
 
@@ -233,7 +253,7 @@ func TestBadBatchStoresNothing(t *testing.T) {
 	}{
 		{"no id", `{"published":"2026-01-01T00:00:00.000","lastModified":"2026-01-01T00:00:00.000"}`, "record 5: invalid input: field id is missing"},
 		{"bad date", `{"id":"CVE-2026-99999","published":"2026-02-30T00:00:00","lastModified":"2026-03-01T00:00:00"}`, "record 5 (CVE-2026-99999): invalid input: field published"},
-		{"not JSON", `{"id":`, "record 5: invalid input: record is not JSON"},
+		{"not JSON", `{"id":`, "record 5: invalid input: record does not decode"},
 		{"wrong type", `{"id":"CVE-2026-99999","published":"2026-01-01T00:00:00","lastModified":"2026-01-01T00:00:00","vulnStatus":5}`, "field vulnStatus"},
 	}
 	for _, tt := range tests {
@@ -378,5 +398,20 @@ func TestConcurrentReadsWhileWriting(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+func TestSpaced(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":"x y","b":[1,2]}`: false,
+		`{"a":"q\"  ","b":1}`:   false,
+		`{"a": 1}`:              true,
+		"{\"a\":1}\n":           true,
+		`{"a":"\\\\" ,"b":1}`:   true,
+		`{"a":"tab\tinside"}`:   false,
+	} {
+		if got := spaced([]byte(in)); got != want {
+			t.Errorf("spaced(%s) = %v, want %v", in, got, want)
+		}
 	}
 }

@@ -35,24 +35,17 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 	}
 	var res cve.SaveResult
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
-		res = cve.SaveResult{}
 		w := newWriter(ctx, tx)
 		defer w.close()
-		added := 0
-		for i := range ps {
-			o, err := w.save(&ps[i])
-			if err != nil {
-				return fmt.Errorf("cvedb: record %d (%s): %w", i, ps[i].rec.ID, err)
-			}
+		outcomes, err := w.apply(ps)
+		if err != nil {
+			return fmt.Errorf("cvedb: save: %w", err)
+		}
+		res = cve.SaveResult{}
+		for _, o := range outcomes {
 			res.Add(o)
-			if o == cve.Saved {
-				added++
-			}
 		}
-		if err := w.flush(); err != nil {
-			return fmt.Errorf("cvedb: full-text index: %w", err)
-		}
-		return w.addCount(added)
+		return nil
 	})
 	if err != nil {
 		return cve.SaveResult{}, err
@@ -71,16 +64,11 @@ func (s *Store) SaveOne(ctx context.Context, record json.RawMessage) (string, cv
 	err = s.db.Write(ctx, func(tx *sql.Tx) error {
 		w := newWriter(ctx, tx)
 		defer w.close()
-		var err error
-		if o, err = w.save(&p); err != nil {
+		outcomes, err := w.apply([]prepared{p})
+		if err != nil {
 			return fmt.Errorf("cvedb: save %s: %w", p.rec.ID, err)
 		}
-		if err := w.flush(); err != nil {
-			return fmt.Errorf("cvedb: save %s: full-text index: %w", p.rec.ID, err)
-		}
-		if o == cve.Saved {
-			return w.addCount(1)
-		}
+		o = outcomes[0]
 		return nil
 	})
 	if err != nil {
@@ -90,16 +78,38 @@ func (s *Store) SaveOne(ctx context.Context, record json.RawMessage) (string, cv
 }
 
 func prepare(raw json.RawMessage) (prepared, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return prepared{}, fmt.Errorf("%w: record is not JSON: %w", cve.ErrInvalid, err)
+	compact := []byte(raw)
+	if spaced(raw) {
+		var buf bytes.Buffer
+		buf.Grow(len(raw))
+		if err := json.Compact(&buf, raw); err != nil {
+			return prepared{}, fmt.Errorf("%w: record is not JSON: %w", cve.ErrInvalid, err)
+		}
+		compact = buf.Bytes()
 	}
-	rec, err := cve.Extract(buf.Bytes())
+	rec, err := cve.Extract(compact) // also rejects what is not JSON
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{rec: rec, raw: buf.Bytes(), hash: sha256.Sum256(buf.Bytes())}, nil
+	return prepared{rec: rec, raw: compact, hash: sha256.Sum256(compact)}, nil
+}
+
+// spaced reports whether b has white space outside JSON strings, that is
+// whether json.Compact would change it. NVD API pages are compact already;
+// the yearly feed files are indented.
+func spaced(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			return true
+		}
+	}
+	return false
 }
 
 // prepareAll prepares records on all CPUs and reports the invalid record
@@ -147,20 +157,14 @@ type stored struct {
 }
 
 // writer runs the statements of one write transaction, preparing each once.
-// Full-text rows are inserted by flush in one statement at the end: FTS5
-// writes its pending terms to disk whenever a later statement opens a
-// savepoint, so one insert per record would flush once per record.
 type writer struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	stmts   map[string]*sql.Stmt
-	ftsKeys []int64 // 0 marks a row dropped before the flush
-	ftsText []string
-	pending map[int64]int // key -> index in ftsKeys
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx) *writer {
-	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}, pending: map[int64]int{}}
+	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
 }
 
 func (w *writer) close() {
@@ -169,35 +173,136 @@ func (w *writer) close() {
 	}
 }
 
-func (w *writer) exec(query string, args ...any) error {
+func (w *writer) stmt(query string) (*sql.Stmt, error) {
 	st, ok := w.stmts[query]
 	if !ok {
 		var err error
 		if st, err = w.tx.PrepareContext(w.ctx, query); err != nil {
-			return err
+			return nil, err
 		}
 		w.stmts[query] = st
 	}
-	_, err := st.ExecContext(w.ctx, args...)
+	return st, nil
+}
+
+func (w *writer) exec(query string, args ...any) error {
+	st, err := w.stmt(query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(w.ctx, args...)
 	return err
 }
 
-func (w *writer) lookup(k int64) (stored, bool, error) {
-	const q = `SELECT last_modified, hash, cwes, products FROM cve WHERE key = ?`
-	st, ok := w.stmts[q]
-	if !ok {
-		var err error
-		if st, err = w.tx.PrepareContext(w.ctx, q); err != nil {
-			return stored{}, false, err
+// maxParams bounds the parameters of one statement (SQLite allows 32766).
+const maxParams = 30000
+
+// lookup reads the stored state of the given keys.
+func (w *writer) lookup(keys []int64) (map[int64]stored, error) {
+	found := make(map[int64]stored, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = keys[i]
 		}
-		w.stmts[q] = st
+		st, err := w.stmt(`SELECT key, last_modified, hash, cwes, products FROM cve WHERE key IN (` + placeholders(n) + `)`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(w.ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k int64
+			var s stored
+			if err := rows.Scan(&k, &s.lastModified, &s.hash, &s.cwes, &s.products); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[k] = s
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
 	}
-	var old stored
-	err := st.QueryRowContext(w.ctx, k).Scan(&old.lastModified, &old.hash, &old.cwes, &old.products)
-	if err == sql.ErrNoRows {
-		return stored{}, false, nil
+	return found, nil
+}
+
+// version is what decides between two records of one id.
+type version struct {
+	lastModified int64
+	hash         []byte
+}
+
+// compare says what saving p over cur does.
+func compare(cur version, p *prepared) cve.Outcome {
+	lm := p.rec.LastModified.UnixMicro()
+	switch {
+	case lm < cur.lastModified:
+		return cve.Stale
+	case lm == cur.lastModified && bytes.Equal(cur.hash, p.hash[:]):
+		return cve.Unchanged
 	}
-	return old, err == nil, err
+	return cve.Updated
+}
+
+// apply plans the batch against what is stored (and against earlier records
+// of the batch with the same id), removes the records being replaced and
+// inserts the winners with multi-row statements. It returns one outcome per
+// record.
+func (w *writer) apply(ps []prepared) ([]cve.Outcome, error) {
+	keys := make([]int64, len(ps))
+	for i := range ps {
+		keys[i] = ps[i].rec.Key
+	}
+	old, err := w.lookup(keys)
+	if err != nil {
+		return nil, err
+	}
+	current := make(map[int64]version, len(ps))
+	for k, s := range old {
+		current[k] = version{s.lastModified, s.hash}
+	}
+	winner := make(map[int64]int, len(ps)) // key -> index in ps of the record to insert
+	outcomes := make([]cve.Outcome, len(ps))
+	added := 0
+	for i := range ps {
+		p := &ps[i]
+		k := p.rec.Key
+		cur, known := current[k]
+		o := cve.Saved
+		if known {
+			o = compare(cur, p)
+		}
+		outcomes[i] = o
+		if o != cve.Saved && o != cve.Updated {
+			continue
+		}
+		if o == cve.Saved {
+			added++
+		}
+		if s, ok := old[k]; ok {
+			if err := w.unlink(k, s); err != nil {
+				return nil, fmt.Errorf("record %d (%s): %w", i, p.rec.ID, err)
+			}
+			delete(old, k)
+		}
+		winner[k] = i
+		current[k] = version{p.rec.LastModified.UnixMicro(), p.hash[:]}
+	}
+	var order []*prepared
+	for i := range ps {
+		if winner[ps[i].rec.Key] == i && (outcomes[i] == cve.Saved || outcomes[i] == cve.Updated) {
+			order = append(order, &ps[i])
+		}
+	}
+	if err := w.insert(order); err != nil {
+		return nil, err
+	}
+	return outcomes, w.addCount(added)
 }
 
 func (w *writer) addCount(n int) error {
@@ -207,31 +312,9 @@ func (w *writer) addCount(n int) error {
 	return w.exec(`UPDATE cve_count SET n = n + ?`, n)
 }
 
-// save writes one record and says what it did.
-func (w *writer) save(p *prepared) (cve.Outcome, error) {
-	r := &p.rec
-	old, found, err := w.lookup(r.Key)
-	if err != nil {
-		return "", err
-	}
-	lm := r.LastModified.UnixMicro()
-	switch {
-	case !found:
-		return cve.Saved, w.insert(p)
-	case lm < old.lastModified:
-		return cve.Stale, nil
-	case lm == old.lastModified && bytes.Equal(old.hash, p.hash[:]):
-		return cve.Unchanged, nil
-	}
-	if err := w.unlink(r.Key, old); err != nil {
-		return "", err
-	}
-	return cve.Updated, w.insert(p)
-}
-
 // unlink removes a stored record's rows from every table.
 func (w *writer) unlink(k int64, old stored) error {
-	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
+	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`, `DELETE FROM cve_fts WHERE rowid = ?`} {
 		if err := w.exec(q, k); err != nil {
 			return err
 		}
@@ -246,25 +329,75 @@ func (w *writer) unlink(k int64, old stored) error {
 			return err
 		}
 	}
-	if i, ok := w.pending[k]; ok { // saved earlier in this transaction, not yet indexed
-		w.ftsKeys[i] = 0
-		delete(w.pending, k)
-		return nil
-	}
-	return w.exec(`DELETE FROM cve_fts WHERE rowid = ?`, k)
+	return nil
 }
 
-const insertCVE = `INSERT INTO cve (key, id, published, last_modified, status, source,
-	v2_score, v2_severity, v30_score, v30_severity, v31_score, v31_severity, v40_score, v40_severity,
-	best_score, best_severity, best_version, kev,
-	cisa_exploit_add, cisa_action_due, cisa_required_action, cisa_vulnerability_name,
-	cwes, products, hash, description)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+var cveColumns = []string{"key", "id", "published", "last_modified", "status", "source",
+	"v2_score", "v2_severity", "v30_score", "v30_severity", "v31_score", "v31_severity", "v40_score", "v40_severity",
+	"best_score", "best_severity", "best_version", "kev",
+	"cisa_exploit_add", "cisa_action_due", "cisa_required_action", "cisa_vulnerability_name",
+	"cwes", "products", "hash", "description"}
 
-func (w *writer) insert(p *prepared) error {
+// insert writes the records to every table, a few hundred rows per
+// statement. One statement per table and chunk matters for FTS5, which
+// flushes its pending terms whenever a later statement opens a savepoint.
+func (w *writer) insert(ps []*prepared) error {
+	var cves, raws, cwes, cpes, fts [][]any
+	for _, p := range ps {
+		r := &p.rec
+		pairs := vendorProducts(r.Products)
+		cves = append(cves, cveRow(p, pairs))
+		raws = append(raws, []any{r.Key, p.raw})
+		for _, c := range r.CWEs {
+			cwes = append(cwes, []any{c, r.Key})
+		}
+		for _, vp := range pairs {
+			cpes = append(cpes, []any{vp[0], vp[1], r.Key})
+		}
+		if len(r.Texts) > 0 {
+			fts = append(fts, []any{r.Key, strings.Join(r.Texts, "\n")})
+		}
+	}
+	for _, t := range []struct {
+		insert string
+		cols   []string
+		rows   [][]any
+	}{
+		{"INSERT INTO cve", cveColumns, cves},
+		{"INSERT INTO cve_raw", []string{"key", "raw"}, raws},
+		{"INSERT OR IGNORE INTO cve_cwe", []string{"cwe", "key"}, cwes},
+		{"INSERT OR IGNORE INTO cve_cpe", []string{"vendor", "product", "key"}, cpes},
+		{"INSERT INTO cve_fts", []string{"rowid", "text"}, fts},
+	} {
+		if err := w.insertRows(t.insert, t.cols, t.rows); err != nil {
+			return fmt.Errorf("%s: %w", t.insert, err)
+		}
+	}
+	return nil
+}
+
+func (w *writer) insertRows(insert string, cols []string, rows [][]any) error {
+	per := min(500, maxParams/len(cols))
+	row := "(" + placeholders(len(cols)) + ")"
+	for len(rows) > 0 {
+		n := min(len(rows), per)
+		args := make([]any, 0, n*len(cols))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		q := insert + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		if err := w.exec(q, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func cveRow(p *prepared, pairs [][2]string) []any {
 	r := &p.rec
-	pairs := vendorProducts(r.Products)
-	args := []any{r.Key, r.ID, r.Published.UnixMicro(), r.LastModified.UnixMicro(), r.Status, r.Source}
+	args := make([]any, 0, len(cveColumns))
+	args = append(args, r.Key, r.ID, r.Published.UnixMicro(), r.LastModified.UnixMicro(), r.Status, r.Source)
 	for _, v := range []string{cve.V2, cve.V30, cve.V31, cve.V40} {
 		if s, ok := r.ScoreFor(v); ok {
 			args = append(args, s.Base, s.Severity)
@@ -276,57 +409,9 @@ func (w *writer) insert(p *prepared) error {
 	if !ok {
 		best.Base = -1
 	}
-	args = append(args, best.Base, best.Severity, best.Version, r.InKEV(),
+	return append(args, best.Base, best.Severity, best.Version, r.InKEV(),
 		nullable(r.KEV.ExploitAdd), nullable(r.KEV.ActionDue), nullable(r.KEV.RequiredAction), nullable(r.KEV.VulnerabilityName),
 		strings.Join(r.CWEs, ","), joinProducts(pairs), p.hash[:], r.Description)
-	if err := w.exec(insertCVE, args...); err != nil {
-		return err
-	}
-	if err := w.exec(`INSERT INTO cve_raw (key, raw) VALUES (?, ?)`, r.Key, p.raw); err != nil {
-		return err
-	}
-	for _, c := range r.CWEs {
-		if err := w.exec(`INSERT OR IGNORE INTO cve_cwe (cwe, key) VALUES (?, ?)`, c, r.Key); err != nil {
-			return err
-		}
-	}
-	for _, vp := range pairs {
-		if err := w.exec(`INSERT OR IGNORE INTO cve_cpe (vendor, product, key) VALUES (?, ?, ?)`, vp[0], vp[1], r.Key); err != nil {
-			return err
-		}
-	}
-	if len(r.Texts) > 0 {
-		w.pending[r.Key] = len(w.ftsKeys)
-		w.ftsKeys = append(w.ftsKeys, r.Key)
-		w.ftsText = append(w.ftsText, strings.Join(r.Texts, "\n"))
-	}
-	return nil
-}
-
-// flush inserts the full-text rows of the records saved since the last flush.
-func (w *writer) flush() error {
-	var ks []int64
-	var ts []string
-	for i, k := range w.ftsKeys {
-		if k != 0 {
-			ks, ts = append(ks, k), append(ts, w.ftsText[i])
-		}
-	}
-	w.ftsKeys, w.ftsText = w.ftsKeys[:0], w.ftsText[:0]
-	clear(w.pending)
-	if len(ks) == 0 {
-		return nil
-	}
-	keys, err := json.Marshal(ks)
-	if err != nil {
-		return err
-	}
-	texts, err := json.Marshal(ts)
-	if err != nil {
-		return err
-	}
-	return w.exec(`INSERT INTO cve_fts (rowid, text)
-		SELECT k.value, t.value FROM json_each(?1) AS k JOIN json_each(?2) AS t ON t.key = k.key`, string(keys), string(texts))
 }
 
 func nullable(s string) any {

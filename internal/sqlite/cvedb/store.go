@@ -113,11 +113,12 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return s.db.Write(ctx, func(tx *sql.Tx) error {
 		w := newWriter(ctx, tx)
 		defer w.close()
-		old, found, err := w.lookup(k)
+		found, err := w.lookup([]int64{k})
 		if err != nil {
 			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
 		}
-		if !found {
+		old, ok := found[k]
+		if !ok {
 			return notFound(norm)
 		}
 		if err := w.unlink(k, old); err != nil {
