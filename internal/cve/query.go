@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Sort keys of Search. A leading "-" sorts descending; ties are broken by id
@@ -238,27 +239,27 @@ func DecodeCursor(s string) (Cursor, error) {
 	return c, nil
 }
 
-// FTSQuery turns user text into an SQLite FTS5 query in which every word must
-// occur: each word is quoted (so operators and punctuation are literal), and
-// a trailing "*" keeps its prefix meaning. It returns "" if no word remains.
+// FTSQuery turns user text into an SQLite FTS5 query in which every word
+// must occur. Words are split at anything but letters and digits, as the
+// unicode61 tokenizer does ("cross-site" is "cross" and "site"), and each is
+// quoted, so FTS5 operators in the text are plain words. A word ending in
+// "*" matches as a prefix. It returns "" if no word remains.
 func FTSQuery(text string) string {
 	var terms []string
 	for _, w := range strings.Fields(text) {
 		prefix := strings.HasSuffix(w, "*")
-		w = strings.Trim(w, "*")
-		w = strings.ReplaceAll(w, `"`, `""`)
-		if strings.IndexFunc(w, isWordRune) < 0 {
-			continue
+		tokens := strings.FieldsFunc(w, func(r rune) bool { return !isWordRune(r) })
+		for i, tok := range tokens {
+			t := `"` + tok + `"`
+			if prefix && i == len(tokens)-1 {
+				t += "*"
+			}
+			terms = append(terms, t)
 		}
-		t := `"` + w + `"`
-		if prefix {
-			t += "*"
-		}
-		terms = append(terms, t)
 	}
 	return strings.Join(terms, " ")
 }
 
 func isWordRune(r rune) bool {
-	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }

@@ -82,11 +82,13 @@ func TestNormalizeCWE(t *testing.T) {
 
 func TestFTSQuery(t *testing.T) {
 	for in, want := range map[string]string{
-		"sql injection":        `"sql" "injection"`,
-		`  log4j "jndi" OR x `: `"log4j" """jndi""" "OR" "x"`,
-		"remot* code":          `"remot"* "code"`,
-		"*** - !":              ``,
-		"":                     ``,
+		"sql injection":         `"sql" "injection"`,
+		`  log4j "jndi" OR x `:  `"log4j" "jndi" "OR" "x"`,
+		"remot* code":           `"remot"* "code"`,
+		"cross-site log4j.cor*": `"cross" "site" "log4j" "cor"*`,
+		"ejecución":             `"ejecución"`,
+		"*** - !":               ``,
+		"":                      ``,
 	} {
 		if got := FTSQuery(in); got != want {
 			t.Errorf("FTSQuery(%q) = %s, want %s", in, got, want)

@@ -141,6 +141,10 @@ func TestSaveGetRoundTripAndIdempotence(t *testing.T) {
 	if n, err := s.Count(ctx); n != 2624 || err != nil {
 		t.Fatalf("count = %d, %v", n, err)
 	}
+	var pageSize int
+	if err := s.db.Reader().QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil || pageSize != PageSize {
+		t.Fatalf("page_size = %d, %v; want %d", pageSize, err, PageSize)
+	}
 	for _, raw := range recs {
 		got, err := s.Get(ctx, idOf(t, raw))
 		if err != nil {

@@ -38,7 +38,7 @@ func migrate1(ctx context.Context, tx *sql.Tx) error {
 		`CREATE TABLE cve_cpe (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
 			PRIMARY KEY (vendor, product, key)) WITHOUT ROWID`,
 		`CREATE INDEX cve_cpe_product ON cve_cpe (product)`,
-		`CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`,
+		`CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 2')`,
 		`CREATE TABLE cve_count (one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL)`,
 		`INSERT INTO cve_count VALUES (1, 0)`,
 		`CREATE INDEX cve_published ON cve (published)`,

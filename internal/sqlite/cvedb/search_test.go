@@ -53,14 +53,16 @@ func (o oracle) match(r *cve.Record, q *cve.SearchQuery) bool {
 	if q.Query != "" {
 		ws := words(strings.Join(r.Texts, "\n"))
 		for _, w := range strings.Fields(strings.ToLower(q.Query)) {
-			ok := ws[w]
-			if strings.HasSuffix(w, "*") {
+			prefix := strings.HasSuffix(w, "*")
+			tokens := strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+			for i, tok := range tokens {
+				ok := ws[tok]
 				for k := range ws {
-					ok = ok || strings.HasPrefix(k, strings.TrimSuffix(w, "*"))
+					ok = ok || prefix && i == len(tokens)-1 && strings.HasPrefix(k, tok)
 				}
-			}
-			if !ok {
-				return false
+				if !ok {
+					return false
+				}
 			}
 		}
 	}
@@ -171,6 +173,8 @@ func TestSearchMatchesOracle(t *testing.T) {
 		{Query: "remote attackers", Sort: "-last_modified"},
 		{Query: "overfl*", CVSSMin: f64(5), Sort: "-cvss"},
 		{Query: "vulnerabilidad desbordamiento"},
+		{Query: "cross-site scripting", Sort: "id"},
+		{Query: "execute arbitrary code via a crafted*", Severity: "HIGH"},
 		{Severity: "high,CRITICAL", Sort: "-cvss"},
 		{CVSSMin: f64(7), CVSSMax: f64(9), Sort: "cvss"},
 		{CVSSMax: f64(2.5)},

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/v2e/v2e/internal/cve"
@@ -20,13 +22,53 @@ type Store struct {
 	db *sqlite.DB
 }
 
+// PageSize is the SQLite page size of a new CVE database. A stored record
+// is 1-10 KB of JSON: with 16 KiB pages most fit in one page with others
+// instead of spilling to overflow pages, and bulk writes make fewer calls.
+const PageSize = 16384
+
+// WriterCacheKiB is the page cache of the writer connection: enough to hold
+// the interior pages of every index of a few hundred thousand CVEs, so a
+// batch insert rarely reads from disk.
+const WriterCacheKiB = 64 << 10
+
 // Open opens (creating and migrating as needed) the CVE database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := create(ctx, path); err != nil {
+		return nil, err
+	}
 	db, err := sqlite.Open(ctx, path, Migrations)
 	if err != nil {
 		return nil, err
 	}
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", WriterCacheKiB))
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cvedb: %s: %w", path, err)
+	}
 	return &Store{db: db}, nil
+}
+
+// create makes a new database file with PageSize pages; the page size of
+// an existing file cannot change.
+func create(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open(sqlite.DriverName, "file:"+path)
+	if err != nil {
+		return fmt.Errorf("cvedb: create %s: %w", path, err)
+	}
+	defer db.Close()
+	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", PageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("cvedb: create %s: %w", path, err)
+		}
+	}
+	return db.Close()
 }
 
 // Close closes the database. It is safe to call twice.
