@@ -1,6 +1,7 @@
 package nvd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,8 +28,6 @@ type Config struct {
 	// requests without a key or 50 with one, when zero.
 	Window            time.Duration
 	RequestsPerWindow int
-	// Margin: see PacerConfig.Margin.
-	Margin time.Duration
 	// Pacer, when set, is used instead of one built from the fields
 	// above, so that several clients share one window.
 	Pacer *Pacer
@@ -126,8 +125,7 @@ func NewClient(cfg Config) *Client {
 	}
 	p := cfg.Pacer
 	if p == nil {
-		p = NewPacer(PacerConfig{Limit: cfg.RequestsPerWindow, Window: cfg.Window,
-			Margin: cfg.Margin, Now: cfg.Now, Sleep: cfg.Sleep})
+		p = NewPacer(PacerConfig{Limit: cfg.RequestsPerWindow, Window: cfg.Window, Now: cfg.Now, Sleep: cfg.Sleep})
 	}
 	return &Client{cfg: cfg, pacer: p, size: cfg.PageSize}
 }
@@ -254,6 +252,7 @@ func (c *Client) try(ctx context.Context, q Query) (Page, *HTTPError) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.BaseURL+"?"+q.RawQuery(), nil)
 	if err != nil {
+		slot.Done(c.cfg.Now())
 		return Page{}, &HTTPError{Status: http.StatusBadRequest, Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
@@ -261,12 +260,15 @@ func (c *Client) try(ctx context.Context, q Query) (Page, *HTTPError) {
 		req.Header.Set("apiKey", c.cfg.APIKey)
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
+	slot.Done(c.cfg.Now())
 	if err != nil {
 		return Page{}, &HTTPError{Err: err}
 	}
-	slot.Seen(c.cfg.Now())
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, c.cfg.MaxBodyBytes+1))
+	body := buf.Bytes()
 	if resp.StatusCode != http.StatusOK {
 		return Page{}, answerError(resp, body, c.cfg.Now())
 	}
@@ -284,6 +286,18 @@ func (c *Client) try(ctx context.Context, q Query) (Page, *HTTPError) {
 		return Page{}, &HTTPError{Status: http.StatusOK, Err: err}
 	}
 	return page, nil
+}
+
+// bodyPool recycles response buffers: pages run to megabytes, and
+// json.Unmarshal copies what it keeps.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() > 64<<20 {
+		return
+	}
+	b.Reset()
+	bodyPool.Put(b)
 }
 
 // answerError describes a non-200 answer: NVD's message header, else a

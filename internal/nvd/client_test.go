@@ -242,7 +242,7 @@ func TestClientPacesWithInjectedClock(t *testing.T) {
 	_, url := loopback(t, nvdserver.Config{Limit: 1000, KeyLimit: 1000, Window: time.Second})
 	clk := newClock()
 	start := clk.Now()
-	c := fastClient(url, clk, func(c *nvd.Config) { c.RequestsPerWindow = 2; c.Window = 30 * time.Second; c.Margin = -1 })
+	c := fastClient(url, clk, func(c *nvd.Config) { c.RequestsPerWindow = 2; c.Window = 30 * time.Second })
 	for i := range 5 {
 		if _, err := c.FetchPage(context.Background(), nvd.Query{StartIndex: i, ResultsPerPage: 1}); err != nil {
 			t.Fatal(err)

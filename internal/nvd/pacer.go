@@ -13,52 +13,47 @@ import (
 // every caller of a Client (and may be shared between Clients that use the
 // same key). Safe for concurrent use; it has one mutex.
 //
-// Each request holds a slot stamped with an upper bound of the moment NVD
-// counts it: the send time plus Margin, lowered to the moment response
-// headers arrived once they have (NVD counted the request before
-// answering). A new request may start when the oldest of the last Limit
-// stamps is at least Window old, so NVD, counting arrivals, never sees
-// more than Limit in a window.
+// Each of the last Limit requests holds a slot. While a request is in
+// flight its slot cannot be reused, because NVD may not have counted it
+// yet; when the response headers arrive (or the request fails) the slot is
+// stamped with that moment, an upper bound of when NVD counted the
+// request. A new request may start once the oldest stamp is a Window old,
+// so NVD, counting arrivals, never sees more than Limit in a window
+// however late the network or the server delivered earlier requests.
 type Pacer struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	margin time.Duration
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
-	stamps []time.Time // the last limit slots
-	gens   []uint64    // generation of each slot, to ignore late Seen calls
-	gen    uint64
-	hold   time.Time // no request before this (set after a throttle)
-	waited time.Duration
-	count  int
-	trace  func(time.Time) // tests: called with each send time, under mu
+	mu      sync.Mutex
+	limit   int
+	window  time.Duration
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	stamps  []time.Time   // the last limit slots
+	pending []bool        // slot's request still in flight
+	gens    []uint64      // generation of each slot, to ignore stale Done calls
+	gen     uint64        // last generation handed out
+	wake    chan struct{} // closed and replaced when a slot is stamped
+	hold    time.Time     // no request before this (set after a throttle)
+	waited  time.Duration
+	count   int
+	trace   func(time.Time) // tests: called with each send time, under mu
 }
 
 // PacerConfig configures a Pacer. Zero fields take defaults.
 type PacerConfig struct {
-	Limit  int           // requests per window; 5 when zero
-	Window time.Duration // 30s when zero
-	// Margin bounds how long a request may take to reach NVD; Window/100
-	// when zero, negative for none.
-	Margin time.Duration
+	Limit  int                                        // requests per window; 5 when zero
+	Window time.Duration                              // 30s when zero
 	Now    func() time.Time                           // time.Now when nil
-	Sleep  func(context.Context, time.Duration) error // a timer when nil
+	Sleep  func(context.Context, time.Duration) error // SleepContext when nil
 }
 
 // NewPacer returns a Pacer with no request in its window.
 func NewPacer(cfg PacerConfig) *Pacer {
-	p := &Pacer{limit: cfg.Limit, window: cfg.Window, margin: cfg.Margin, now: cfg.Now, sleep: cfg.Sleep}
+	p := &Pacer{limit: cfg.Limit, window: cfg.Window, now: cfg.Now, sleep: cfg.Sleep, wake: make(chan struct{})}
 	if p.limit <= 0 {
 		p.limit = 5
 	}
 	if p.window <= 0 {
 		p.window = 30 * time.Second
 	}
-	if p.margin == 0 {
-		p.margin = p.window / 100
-	}
-	p.margin = max(p.margin, 0)
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -83,7 +78,7 @@ func SleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Slot is a request's place in the window.
+// Slot is a request's place in the window. Call Done exactly once.
 type Slot struct {
 	p   *Pacer
 	idx int
@@ -95,46 +90,67 @@ func (p *Pacer) Acquire(ctx context.Context) (Slot, error) {
 	for {
 		p.mu.Lock()
 		now := p.now()
-		idx, at := p.nextFree()
-		if !now.Before(at) {
+		idx, at, ok := p.nextFree()
+		if ok && !now.Before(at) {
 			s := p.reserve(idx, now)
 			p.mu.Unlock()
 			return s, nil
 		}
-		p.waited += at.Sub(now)
+		wake := p.wake
 		p.mu.Unlock()
-		if err := p.sleep(ctx, at.Sub(now)); err != nil {
+		if err := p.wait(ctx, ok, at.Sub(now), wake); err != nil {
 			return Slot{}, fmt.Errorf("nvd: waiting for a request slot: %w", err)
 		}
 	}
 }
 
-// nextFree returns the slot to reuse and when it frees. Caller holds mu.
-func (p *Pacer) nextFree() (int, time.Time) {
-	if len(p.stamps) < p.limit {
-		return len(p.stamps), p.hold
+// wait sleeps until a slot frees at a known time, or, when every slot is
+// in flight, until one is stamped.
+func (p *Pacer) wait(ctx context.Context, known bool, d time.Duration, wake chan struct{}) error {
+	if known {
+		p.mu.Lock()
+		p.waited += d
+		p.mu.Unlock()
+		return p.sleep(ctx, d)
 	}
-	oldest := 0
+	select {
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// nextFree returns the slot to reuse and when it frees; ok is false when
+// every slot is in flight. Caller holds mu.
+func (p *Pacer) nextFree() (idx int, at time.Time, ok bool) {
+	if len(p.stamps) < p.limit {
+		return len(p.stamps), p.hold, true
+	}
+	idx = -1
 	for i, s := range p.stamps {
-		if s.Before(p.stamps[oldest]) {
-			oldest = i
+		if !p.pending[i] && (idx < 0 || s.Before(p.stamps[idx])) {
+			idx = i
 		}
 	}
-	at := p.stamps[oldest].Add(p.window)
+	if idx < 0 {
+		return 0, time.Time{}, false
+	}
+	at = p.stamps[idx].Add(p.window)
 	if p.hold.After(at) {
 		at = p.hold
 	}
-	return oldest, at
+	return idx, at, true
 }
 
 func (p *Pacer) reserve(idx int, now time.Time) Slot {
 	p.gen++
-	stamp := now.Add(p.margin)
 	if idx == len(p.stamps) {
-		p.stamps = append(p.stamps, stamp)
+		p.stamps = append(p.stamps, now)
+		p.pending = append(p.pending, true)
 		p.gens = append(p.gens, p.gen)
 	} else {
-		p.stamps[idx], p.gens[idx] = stamp, p.gen
+		p.stamps[idx], p.pending[idx], p.gens[idx] = now, true, p.gen
 	}
 	p.count++
 	if p.trace != nil {
@@ -143,17 +159,21 @@ func (p *Pacer) reserve(idx int, now time.Time) Slot {
 	return Slot{p: p, idx: idx, gen: p.gen}
 }
 
-// Seen records that the response to the slot's request began at t: NVD
-// counted the request no later than that.
-func (s Slot) Seen(t time.Time) {
+// Done stamps the slot with t, the moment the response headers arrived or
+// the request failed: NVD counted the request, if at all, no later.
+func (s Slot) Done(t time.Time) {
 	if s.p == nil {
 		return
 	}
-	s.p.mu.Lock()
-	defer s.p.mu.Unlock()
-	if s.p.gens[s.idx] == s.gen && t.Before(s.p.stamps[s.idx]) {
-		s.p.stamps[s.idx] = t
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gens[s.idx] != s.gen || !p.pending[s.idx] {
+		return
 	}
+	p.stamps[s.idx], p.pending[s.idx] = t, false
+	close(p.wake)
+	p.wake = make(chan struct{})
 }
 
 // Hold keeps every caller from sending before until (after NVD throttled
@@ -169,7 +189,7 @@ func (p *Pacer) Hold(until time.Time) {
 // PacerStats are counters since the Pacer was made.
 type PacerStats struct {
 	Requests int           // slots granted
-	Waited   time.Duration // total time callers were told to wait
+	Waited   time.Duration // total time callers slept for a known free time
 	Limit    int
 	Window   time.Duration
 }

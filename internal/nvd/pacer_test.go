@@ -47,29 +47,34 @@ func maxInWindow(ts []time.Time, w time.Duration) int {
 
 func TestPacerKeepsRollingWindow(t *testing.T) {
 	tests := []struct {
-		limit  int
-		window time.Duration
-		margin time.Duration
-		n      int
+		limit   int
+		window  time.Duration
+		latency time.Duration // from send to response headers
+		n       int
 		// want is the send time of the last request, measured from the start.
 		want time.Duration
 	}{
-		{5, 30 * time.Second, -1, 5, 0},
-		{5, 30 * time.Second, -1, 6, 30 * time.Second},
-		{5, 30 * time.Second, -1, 23, 4 * 30 * time.Second},
-		{50, 30 * time.Second, -1, 151, 3 * 30 * time.Second},
-		{5, 30 * time.Second, time.Second, 11, 2 * 31 * time.Second},
+		{5, 30 * time.Second, 0, 5, 0},
+		{5, 30 * time.Second, 0, 6, 30 * time.Second},
+		{5, 30 * time.Second, 0, 23, 4 * 30 * time.Second},
+		{50, 30 * time.Second, 0, 151, 3 * 30 * time.Second},
+		// Sequential requests taking 1s each: the window counts from the
+		// moment each answer began, the latest NVD can have counted it.
+		{5, 30 * time.Second, time.Second, 6, time.Second + 30*time.Second},
 	}
 	for _, tt := range tests {
 		clk := newFakeClock()
 		start := clk.Now()
-		p := NewPacer(PacerConfig{Limit: tt.limit, Window: tt.window, Margin: tt.margin, Now: clk.Now, Sleep: clk.Sleep})
+		p := NewPacer(PacerConfig{Limit: tt.limit, Window: tt.window, Now: clk.Now, Sleep: clk.Sleep})
 		var sent []time.Time
 		for range tt.n {
-			if _, err := p.Acquire(context.Background()); err != nil {
+			s, err := p.Acquire(context.Background())
+			if err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, clk.Now())
+			clk.Sleep(context.Background(), tt.latency)
+			s.Done(clk.Now())
 		}
 		if got := sent[len(sent)-1].Sub(start); got != tt.want {
 			t.Errorf("limit %d, %d requests: last sent at +%v, want +%v", tt.limit, tt.n, got, tt.want)
@@ -83,18 +88,30 @@ func TestPacerKeepsRollingWindow(t *testing.T) {
 	}
 }
 
-func TestPacerSeenLowersMargin(t *testing.T) {
-	clk := newFakeClock()
-	start := clk.Now()
-	p := NewPacer(PacerConfig{Limit: 1, Window: 30 * time.Second, Margin: 5 * time.Second, Now: clk.Now, Sleep: clk.Sleep})
-	s, _ := p.Acquire(context.Background())
-	s.Seen(clk.Now().Add(100 * time.Millisecond)) // headers came 100ms after sending
-	s.Seen(clk.Now().Add(time.Hour))              // a later Seen never raises the stamp
-	if _, err := p.Acquire(context.Background()); err != nil {
+func TestPacerWaitsForRequestsInFlight(t *testing.T) {
+	p := NewPacer(PacerConfig{Limit: 1, Window: time.Millisecond})
+	first, err := p.Acquire(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := clk.Now().Sub(start), 30*time.Second+100*time.Millisecond; got != want {
-		t.Errorf("second request at +%v, want +%v", got, want)
+	var mu sync.Mutex
+	done := false
+	got := make(chan bool, 1)
+	go func() {
+		s, err := p.Acquire(context.Background())
+		mu.Lock()
+		got <- err == nil && done
+		mu.Unlock()
+		s.Done(time.Now())
+	}()
+	time.Sleep(20 * time.Millisecond) // many windows: only the pending request holds the slot
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	first.Done(time.Now())
+	first.Done(time.Now().Add(time.Hour)) // a second Done is ignored
+	if !<-got {
+		t.Error("a request started while the only slot's request was in flight")
 	}
 }
 
@@ -128,17 +145,19 @@ func TestPacerCancel(t *testing.T) {
 // clock (a short window), counting only, never timing.
 func TestPacerConcurrent(t *testing.T) {
 	const limit, window = 3, 20 * time.Millisecond
-	p := NewPacer(PacerConfig{Limit: limit, Window: window, Margin: -1})
+	p := NewPacer(PacerConfig{Limit: limit, Window: window})
 	var sent []time.Time
 	p.trace = func(t time.Time) { sent = append(sent, t) } // called under the pacer's lock
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 3 {
-				if _, err := p.Acquire(context.Background()); err != nil {
+				s, err := p.Acquire(context.Background())
+				if err != nil {
 					t.Error(err)
 					return
 				}
+				s.Done(time.Now())
 			}
 		})
 	}

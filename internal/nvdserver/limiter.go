@@ -18,12 +18,13 @@ func newLimiter(window time.Duration) *limiter {
 	return &limiter{window: window, arrived: map[string][]time.Time{}}
 }
 
-// allow counts a request by key at now if fewer than limit were accepted
+// allow counts a request by key at clock() if fewer than limit were accepted
 // in (now-window, now]; otherwise it refuses and returns when the oldest
 // of them leaves the window.
-func (l *limiter) allow(key string, limit int, now time.Time) (bool, time.Duration) {
+func (l *limiter) allow(key string, limit int, clock func() time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := clock()
 	ts := l.arrived[key]
 	cut := 0
 	for cut < len(ts) && !ts[cut].After(now.Add(-l.window)) {
@@ -32,6 +33,7 @@ func (l *limiter) allow(key string, limit int, now time.Time) (bool, time.Durati
 	ts = ts[cut:]
 	if len(ts) >= limit {
 		l.arrived[key] = ts
+
 		return false, ts[0].Add(l.window).Sub(now)
 	}
 	ts = append(ts, now)

@@ -160,7 +160,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if key != "" {
 		limit = s.cfg.KeyLimit
 	}
-	if ok, wait := s.limit.allow(key, limit, s.cfg.Now()); !ok {
+	if ok, wait := s.limit.allow(key, limit, s.cfg.Now); !ok {
 		s.count(func(st *Stats) { st.Throttled++ })
 		s.throttle(w, wait)
 		return
