@@ -269,6 +269,13 @@ func TestBadBatchStoresNothing(t *testing.T) {
 			t.Errorf("%s: err = %v; want ErrInvalid with %q", tt.name, err, tt.field)
 		}
 	}
+	// Across decoding chunks: the first bad record is named, nothing is stored.
+	long := append([]json.RawMessage{}, recs[3:900]...)
+	long[555] = json.RawMessage(`{"id":"CVE-2026-0001","published":"2026-01-01T00:00:00","lastModified":"2026-01-01T00:00:00","metrics":[]}`)
+	long[700] = json.RawMessage(`{}`)
+	if _, err := s.Save(ctx, long); !errors.Is(err, cve.ErrInvalid) || !strings.Contains(err.Error(), "record 555 (CVE-2026-0001): invalid input: field metrics") {
+		t.Errorf("bad records 555 and 700 of 897: %v", err)
+	}
 	big := make([]json.RawMessage, cve.MaxBatch+1)
 	for i := range big {
 		big[i] = recs[i%len(recs)]

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/v2e/v2e/internal/cve"
 )
@@ -25,25 +26,35 @@ type prepared struct {
 // Save stores a batch of NVD cve objects in one transaction. If any record
 // is invalid, or the batch holds more than cve.MaxBatch, nothing is stored
 // and the error (wrapping cve.ErrInvalid) names the record by index and id.
+//
+// Records are decoded on all CPUs in chunks while the writer applies the
+// chunks already decoded, in order, inside the one transaction.
 func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveResult, error) {
 	if len(records) > cve.MaxBatch {
 		return cve.SaveResult{}, fmt.Errorf("%w: field cves: %d records is over the batch limit %d", cve.ErrInvalid, len(records), cve.MaxBatch)
 	}
-	ps, err := prepareAll(records)
-	if err != nil {
-		return cve.SaveResult{}, err
+	if len(records) == 0 {
+		return cve.SaveResult{}, nil
 	}
+	pl := startPipeline(records)
+	defer pl.stop()
 	var res cve.SaveResult
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		w := newWriter(ctx, tx)
 		defer w.close()
-		outcomes, err := w.apply(ps)
-		if err != nil {
-			return fmt.Errorf("cvedb: save: %w", err)
-		}
 		res = cve.SaveResult{}
-		for _, o := range outcomes {
-			res.Add(o)
+		for c := range pl.done {
+			ps, err := pl.chunk(c)
+			if err != nil {
+				return err
+			}
+			outcomes, err := w.apply(ps)
+			if err != nil {
+				return fmt.Errorf("cvedb: save: %w", err)
+			}
+			for _, o := range outcomes {
+				res.Add(o)
+			}
 		}
 		return nil
 	})
@@ -51,6 +62,72 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 		return cve.SaveResult{}, err
 	}
 	return res, nil
+}
+
+// chunkSize is how many records the pipeline decodes and the writer applies
+// at a time.
+const chunkSize = 250
+
+// pipeline decodes the records of one Save in chunks on all CPUs. Its
+// goroutines are waited for by stop.
+type pipeline struct {
+	records []json.RawMessage
+	ps      []prepared
+	errs    []error
+	done    []chan struct{} // closed when chunk c is decoded
+	next    atomic.Int64
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func startPipeline(records []json.RawMessage) *pipeline {
+	n := (len(records) + chunkSize - 1) / chunkSize
+	pl := &pipeline{
+		records: records,
+		ps:      make([]prepared, len(records)),
+		errs:    make([]error, len(records)),
+		done:    make([]chan struct{}, n),
+	}
+	for c := range pl.done {
+		pl.done[c] = make(chan struct{})
+	}
+	for range min(runtime.GOMAXPROCS(0), n) {
+		pl.wg.Add(1)
+		go pl.work()
+	}
+	return pl
+}
+
+func (pl *pipeline) work() {
+	defer pl.wg.Done()
+	for !pl.stopped.Load() {
+		c := int(pl.next.Add(1) - 1)
+		if c >= len(pl.done) {
+			return
+		}
+		for i := c * chunkSize; i < min((c+1)*chunkSize, len(pl.records)); i++ {
+			pl.ps[i], pl.errs[i] = prepare(pl.records[i])
+		}
+		close(pl.done[c])
+	}
+}
+
+// chunk waits for chunk c and returns it, or the error of its first bad record.
+func (pl *pipeline) chunk(c int) ([]prepared, error) {
+	<-pl.done[c]
+	lo, hi := c*chunkSize, min((c+1)*chunkSize, len(pl.records))
+	for i := lo; i < hi; i++ {
+		if pl.errs[i] != nil {
+			return nil, fmt.Errorf("cve: record %d%s: %w", i, idHint(pl.records[i]), pl.errs[i])
+		}
+	}
+	return pl.ps[lo:hi], nil
+}
+
+// stop makes the workers finish after their current chunk and waits for them.
+func (pl *pipeline) stop() {
+	pl.stopped.Store(true)
+	pl.wg.Wait()
 }
 
 // SaveOne stores one record (see Save) and returns its canonical id and what
@@ -110,31 +187,6 @@ func spaced(b []byte) bool {
 		}
 	}
 	return false
-}
-
-// prepareAll prepares records on all CPUs and reports the invalid record
-// with the lowest index.
-func prepareAll(records []json.RawMessage) ([]prepared, error) {
-	ps := make([]prepared, len(records))
-	errs := make([]error, len(records))
-	workers := min(runtime.GOMAXPROCS(0), len(records)/32+1)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(records); i += workers {
-				ps[i], errs[i] = prepare(records[i])
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("cve: record %d%s: %w", i, idHint(records[i]), err)
-		}
-	}
-	return ps, nil
 }
 
 // idHint names a record by its id, when it has a readable one.
