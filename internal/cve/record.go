@@ -58,10 +58,10 @@ type Record struct {
 	Description string   // the English description (the first if none is English)
 	Texts       []string // every description value, for full-text search
 
-	Scores []Score // at most one per version, in V40, V31, V30, V2 order
-	CWEs   []string
+	Scores   []Score // at most one per version, in V40, V31, V30, V2 order
+	CWEs     []string
 	Products []Product
-	KEV    KEV
+	KEV      KEV
 }
 
 // Best is the score of the newest CVSS version present, or ok=false.
@@ -110,10 +110,10 @@ type nvdCVE struct {
 			} `json:"cpeMatch"`
 		} `json:"nodes"`
 	} `json:"configurations"`
-	CisaExploitAdd        string `json:"cisaExploitAdd"`
-	CisaActionDue         string `json:"cisaActionDue"`
-	CisaRequiredAction    string `json:"cisaRequiredAction"`
-	CisaVulnerabilityName string `json:"cisaVulnerabilityName"`
+	CisaExploitAdd        string          `json:"cisaExploitAdd"`
+	CisaActionDue         string          `json:"cisaActionDue"`
+	CisaRequiredAction    string          `json:"cisaRequiredAction"`
+	CisaVulnerabilityName string          `json:"cisaVulnerabilityName"`
 	CVE                   json.RawMessage `json:"cve"` // only to explain a wrapped record
 }
 
