@@ -14,13 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
-
-// DriverName is the database/sql driver used for every database.
-// docs/benchmarks.md records why it was chosen.
-const DriverName = "sqlite"
 
 // ErrMigration is wrapped by errors from a failed schema migration.
 var ErrMigration = errors.New("sqlite: migration failed")
@@ -66,14 +60,6 @@ func Open(ctx context.Context, path string, migrations []Migration) (*DB, error)
 	reader.SetMaxIdleConns(n)
 	db.reader = reader
 	return db, nil
-}
-
-func dsn(path string, readOnly bool) string {
-	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
-	if readOnly {
-		q = "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
-	}
-	return "file:" + path + q
 }
 
 func (db *DB) migrate(ctx context.Context, migrations []Migration) error {
