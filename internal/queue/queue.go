@@ -107,7 +107,8 @@ func (c Config) withDefaults() (Config, error) {
 // Sink delivers one batch, in order. It must not keep the batch or its
 // slices after it returns: their buffers are reused. An error is counted
 // (SinkErrors, Failed) and the batch is not retried. A sink that blocks
-// holds one of the Group's workers: give it a write deadline.
+// holds one of the Group's workers: give it a write deadline. A sink must
+// not call Close or Group.Remove on its own queue: Close waits for the sink.
 type Sink func(batch [][]byte) error
 
 // Stats are a queue's counters since New. Every offered message ends in
