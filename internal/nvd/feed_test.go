@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -209,5 +212,51 @@ func TestWalkStopsOnCallbackError(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || calls != 3 {
 		t.Errorf("Walk = %v after %d calls, want stop after 3", err, calls)
+	}
+}
+
+func TestViews(t *testing.T) {
+	list := `[{"ID":"1000","Name":"Research Concepts"},{"ID":"699","Name":"Software Development"},{"ID":"1194","Name":"Hardware Design"}]`
+	mux := http.NewServeMux()
+	mux.HandleFunc("/all.json", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, list) })
+	mux.HandleFunc("/paged", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"views":[{"ID":"`+r.URL.Query().Get("start_index")+`"}]}`)
+	})
+	mux.HandleFunc("/bad", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `[1,2]`) })
+	mux.HandleFunc("/gone", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) })
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	ctx := context.Background()
+	tests := []struct {
+		path       string
+		start, per int
+		want       []string
+		err        error
+	}{
+		{"/all.json", 1, 1, []string{`{"ID":"699","Name":"Software Development"}`}, nil},
+		{"/all.json", 0, 0, []string{`{"ID":"1000","Name":"Research Concepts"}`, `{"ID":"699","Name":"Software Development"}`, `{"ID":"1194","Name":"Hardware Design"}`}, nil},
+		{"/all.json", 5, 2, nil, nil},
+		{"/paged", 7, 1, []string{`{"ID":"7"}`}, nil},
+		{"/bad", 0, 10, nil, ErrBadPage},
+		{"/gone", 0, 10, nil, ErrRejected},
+	}
+	for _, tt := range tests {
+		got, err := Views{URL: hs.URL + tt.path}.Fetch(ctx, tt.start, tt.per)
+		if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
+			t.Errorf("%s: error %v, want %v", tt.path, err, tt.err)
+			continue
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%s %d/%d: %d views, want %d", tt.path, tt.start, tt.per, len(got), len(tt.want))
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != tt.want[i] {
+				t.Errorf("%s: view %d = %s, want %s", tt.path, i, got[i], tt.want[i])
+			}
+		}
+	}
+	if _, err := (Views{}).Fetch(ctx, 0, 10); err == nil || err.Error() != "view_fetch_url is not configured" {
+		t.Errorf("no URL: %v", err)
 	}
 }
