@@ -198,6 +198,9 @@ func (q *Queue) Offer(ctx context.Context, msg []byte) error {
 		q.refused.Add(1)
 		return ErrClosed
 	}
+	if q.cfg.Policy != Wait && len(q.ch) == cap(q.ch) {
+		return q.refuse() // full: don't copy a message that cannot go in
+	}
 	e := q.wrap(msg)
 	select {
 	case q.ch <- e:
@@ -205,15 +208,9 @@ func (q *Queue) Offer(ctx context.Context, msg []byte) error {
 		return nil
 	default:
 	}
-	switch q.cfg.Policy {
-	case Drop:
-		q.dropped.Add(1)
+	if q.cfg.Policy != Wait {
 		putBuf(e.p)
-		return ErrDropped
-	case Reject:
-		q.rejected.Add(1)
-		putBuf(e.p)
-		return ErrFull
+		return q.refuse()
 	}
 	select {
 	case q.ch <- e:
@@ -228,6 +225,16 @@ func (q *Queue) Offer(ctx context.Context, msg []byte) error {
 		putBuf(e.p)
 		return ErrClosed
 	}
+}
+
+// refuse counts and reports a full queue under Drop or Reject.
+func (q *Queue) refuse() error {
+	if q.cfg.Policy == Drop {
+		q.dropped.Add(1)
+		return ErrDropped
+	}
+	q.rejected.Add(1)
+	return ErrFull
 }
 
 func (q *Queue) wrap(msg []byte) elem {
