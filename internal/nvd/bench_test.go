@@ -117,3 +117,32 @@ func benchFetch(b *testing.B, cat nvd.Catalog, limit int, window time.Duration) 
 		b.Errorf("server throttled %d requests (max %d in a window, limit %d)", st.Throttled, st.MaxPerWin, limit)
 	}
 }
+
+// BenchmarkClientFetchPage is one 2000-record page through the loopback
+// server without rate limiting: the client's per-page cost (HTTP, read,
+// decode, validate) plus the server's.
+func BenchmarkClientFetchPage(b *testing.B) {
+	scale, err := nvdserver.NewScale(nvd.TestFeeds(b)[2].Records(), 300_000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := nvdserver.New(nvdserver.Config{Catalog: scale, Limit: 1 << 30, KeyLimit: 1 << 30, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c := nvd.NewClient(nvd.Config{BaseURL: hs.URL + nvdserver.APIPath, RequestsPerWindow: 1 << 30, Logger: quiet})
+	b.ReportAllocs()
+	var bytes int64
+	for i := 0; b.Loop(); i++ {
+		p, err := c.FetchPage(context.Background(), nvd.Query{StartIndex: (i * 2000) % 298_000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range p.Vulnerabilities {
+			bytes += int64(len(v.CVE))
+		}
+	}
+	b.SetBytes(bytes / int64(b.N))
+}
