@@ -142,7 +142,7 @@ func (c *Client) PageSize() int {
 
 // ClientStats are counters since the Client was made.
 type ClientStats struct {
-	Attempts  int // HTTP exchanges tried
+	Attempts  int // HTTP exchanges that ended in an answer or a failure of NVD or the network (not the caller cancelling)
 	Retries   int // attempts after the first of a call
 	Throttled int // 403 and 429 answers
 	PageSize  int
@@ -172,12 +172,12 @@ func (c *Client) FetchPage(ctx context.Context, q Query) (Page, error) {
 	for attempt := 0; ; attempt++ {
 		q.ResultsPerPage = min(want, c.PageSize())
 		page, herr := c.try(ctx, q)
+		if err := ctx.Err(); herr != nil && err != nil { // the caller gave up, not NVD
+			return Page{}, fmt.Errorf("nvd: %s: %w", q.RawQuery(), err)
+		}
 		c.record(herr, attempt, q.ResultsPerPage)
 		if herr == nil {
 			return page, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return Page{}, fmt.Errorf("nvd: %s: %w", q.RawQuery(), err)
 		}
 		if !herr.retryable() {
 			return Page{}, fmt.Errorf("%w: %s: %w", ErrRejected, q.RawQuery(), herr)

@@ -343,3 +343,19 @@ func TestWalkLongRangeThroughServer(t *testing.T) {
 		t.Errorf("FetchPage over 400 days = %v, want ErrInvalidQuery", err)
 	}
 }
+
+func TestClientStopsWithContext(t *testing.T) {
+	srv, url := loopback(t, nvdserver.Config{Limit: 1000, KeyLimit: 1000, Window: time.Second})
+	srv.AddFaults(nvdserver.Fault{Mode: "slow", Count: -1, DelayMS: 5000})
+	defer srv.ClearFaults()
+	c := nvd.NewClient(nvd.Config{BaseURL: url, RequestsPerWindow: 1000, Logger: quiet})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.FetchPage(ctx, nvd.Query{ResultsPerPage: 10})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nvd.ErrGaveUp) {
+		t.Errorf("FetchPage = %v, want the context's error", err)
+	}
+	if st := c.Stats(); st.Attempts != 0 || st.PageSize != 2000 {
+		t.Errorf("a cancelled call counted as an NVD failure: %+v", st)
+	}
+}
