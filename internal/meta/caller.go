@@ -1,0 +1,48 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/v2e/v2e/internal/rpc"
+)
+
+// Caller sends a request to another process through the broker and decodes
+// its result. *service.Service implements it.
+type Caller interface {
+	Call(ctx context.Context, target, method string, params, result any) error
+}
+
+// Process ids the engine calls.
+const (
+	targetBroker = "broker"
+	targetLocal  = "local"
+	targetRemote = "remote"
+)
+
+// IsNoHandler reports whether err is the contract's answer to a method the
+// target does not have ("no handler found for method: <name>").
+func IsNoHandler(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no handler found for method")
+}
+
+// IsThrottle reports whether err from remote means NVD (or the path to it)
+// is refusing us for now, so the provider should back off rather than fail:
+// an rpc error with code "unavailable", or a text naming HTTP 429 or 403,
+// a rate limit or throttling.
+func IsThrottle(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, rpc.Unavailable) {
+		return true
+	}
+	s := strings.ToLower(err.Error())
+	for _, w := range []string{"429", "403", "rate limit", "rate-limit", "ratelimit", "rate_limit", "throttl"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/v2e/v2e/internal/bolt"
+	"github.com/v2e/v2e/internal/taskflow"
+	"github.com/v2e/v2e/internal/urn"
+)
+
+// maxRange is the longest lastModified range NVD accepts in one query.
+const maxRange = 120 * 24 * time.Hour
+
+// queryTime is how dates go to remote (NVD's query layout, RFC 3339 compatible).
+const queryTime = "2006-01-02T15:04:05.000-07:00"
+
+// cveCursor is where a CVE run stands; it is the provider record's cursor.
+type cveCursor struct {
+	Mode     string `json:"mode"` // "full" or "incremental"
+	Next     int    `json:"next"` // start index of the next page in the current window
+	PageSize int    `json:"page_size"`
+	Done     int64  `json:"done"`  // progress position
+	Total    int64  `json:"total"` // total of the current window (full: all records)
+	// Incremental: the lastModified window being walked, in chunks of at
+	// most 120 days up to SyncStart.
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+	// SyncStart is when this run began; once it completes it becomes
+	// LastSyncEnd, the base of the next incremental sync.
+	SyncStart   time.Time `json:"sync_start"`
+	LastSyncEnd time.Time `json:"last_sync_end,omitzero"`
+}
+
+// cveJob syncs CVEs from remote (NVD) into local.
+type cveJob struct{ e *Engine }
+
+func (j cveJob) begin(prev bolt.ProviderRecord, o StartOptions) (json.RawMessage, error) {
+	var old cveCursor
+	if len(prev.Cursor) > 0 {
+		_ = json.Unmarshal(prev.Cursor, &old) // a bad old cursor means a full sync
+	}
+	now := j.e.cfg.Now().UTC()
+	cur := cveCursor{Mode: "full", Next: o.StartIndex, Done: int64(o.StartIndex), PageSize: o.PageSize, SyncStart: now}
+	if cur.PageSize <= 0 {
+		cur.PageSize = j.e.cfg.PageSize
+	}
+	if !o.Full && !old.LastSyncEnd.IsZero() {
+		cur.Mode, cur.Next, cur.Done = "incremental", 0, 0
+		cur.WindowStart = old.LastSyncEnd.Add(-j.e.cfg.Overlap)
+		cur.LastSyncEnd = old.LastSyncEnd
+	}
+	return json.Marshal(cur)
+}
+
+func (j cveJob) run(ctx context.Context, p *provider) error {
+	var cur cveCursor
+	if err := json.Unmarshal(p.record().Cursor, &cur); err != nil {
+		return fmt.Errorf("cve: bad cursor %q: %w", p.record().Cursor, err)
+	}
+	if cur.PageSize <= 0 {
+		cur.PageSize = j.e.cfg.PageSize
+	}
+	for {
+		q := map[string]any{}
+		if cur.Mode == "incremental" {
+			end := cur.WindowStart.Add(maxRange)
+			if !end.Before(cur.SyncStart) {
+				end = cur.SyncStart
+			}
+			cur.WindowEnd = end
+			q["last_mod_start_date"] = cur.WindowStart.UTC().Format(queryTime)
+			q["last_mod_end_date"] = end.UTC().Format(queryTime)
+		}
+		if err := j.walk(ctx, p, &cur, q); err != nil {
+			return err
+		}
+		if cur.Mode == "full" || !cur.WindowEnd.Before(cur.SyncStart) {
+			cur = cveCursor{Mode: "incremental", PageSize: cur.PageSize, Done: cur.Done, Total: cur.Total,
+				SyncStart: cur.SyncStart, LastSyncEnd: cur.SyncStart}
+			p.setCursor(cur)
+			return nil
+		}
+		cur.WindowStart, cur.Next = cur.WindowEnd, 0
+		p.setCursor(cur)
+	}
+}
+
+// cvePage is one fetched page.
+type cvePage struct {
+	start int
+	total int
+	items []json.RawMessage
+}
+
+type fetchResult struct {
+	Vulnerabilities []struct {
+		CVE json.RawMessage `json:"cve"`
+	} `json:"vulnerabilities"`
+	TotalResults int `json:"total_results"`
+	ResultCount  int `json:"result_count"`
+}
+
+// walk fetches and stores the pages of one query from cur.Next on: the first
+// page alone (it tells the total), the rest through a taskflow.Pipeline
+// bounded by the permits held and committed in page order.
+func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[string]any) error {
+	ps := cur.PageSize
+	first, err := j.fetchSlot(ctx, p, q, cur.Next, ps)
+	if err != nil {
+		return err
+	}
+	if cur.Mode == "full" {
+		cur.Total = int64(first.total)
+	} else {
+		cur.Total = cur.Done + int64(first.total-cur.Next)
+	}
+	p.setTotal(cur.Total)
+	if err := j.commit(ctx, p, cur, first); err != nil {
+		return err
+	}
+	remaining := first.total - cur.Next
+	if remaining <= 0 || len(first.items) == 0 {
+		return nil
+	}
+	base := cur.Next
+	pl := taskflow.Pipeline[cvePage]{
+		Fetch: func(ctx context.Context, i int) (cvePage, error) {
+			return j.fetch(ctx, p, q, base+i*ps, ps)
+		},
+		Commit:  func(ctx context.Context, _ int, pg cvePage) error { return j.commit(ctx, p, cur, pg) },
+		Limiter: p.lim,
+		Window:  4 * max(1, p.want),
+		Retry:   taskflow.Retry{Retries: 2, Backoff: taskflow.Exponential(200*time.Millisecond, 2*time.Second)},
+	}
+	_, err = pl.Run(ctx, 0, (remaining+ps-1)/ps)
+	return err
+}
+
+func (j cveJob) fetchSlot(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {
+	if err := p.lim.Acquire(ctx); err != nil {
+		return cvePage{}, err
+	}
+	defer p.lim.Release()
+	return j.fetch(ctx, p, q, start, ps)
+}
+
+// fetch asks remote for one page. Throttling and missing methods are not
+// retried by the pipeline: the provider backs off or fails instead.
+func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {
+	params := make(map[string]any, len(q)+2)
+	for k, v := range q {
+		params[k] = v
+	}
+	params["start_index"], params["results_per_page"] = start, ps
+	var res fetchResult
+	if err := j.e.cfg.Caller.Call(ctx, targetRemote, "RPCFetchCVEs", params, &res); err != nil {
+		err = fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
+		if IsThrottle(err) || IsNoHandler(err) {
+			return cvePage{}, taskflow.Permanent(err)
+		}
+		return cvePage{}, err
+	}
+	pg := cvePage{start: start, total: res.TotalResults, items: make([]json.RawMessage, 0, len(res.Vulnerabilities))}
+	for _, v := range res.Vulnerabilities {
+		if len(v.CVE) > 0 {
+			pg.items = append(pg.items, v.CVE)
+		}
+	}
+	p.addFetched(len(pg.items))
+	return pg, nil
+}
+
+// commit stores one page in local and advances the cursor, queueing a
+// checkpoint at every CheckpointEvery-th record of the run and at the last
+// record of the window.
+func (j cveJob) commit(ctx context.Context, p *provider, cur *cveCursor, pg cvePage) error {
+	if len(pg.items) > 0 {
+		if err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", saveBody(pg.items), nil); err != nil {
+			return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
+		}
+	}
+	p.progressed()
+	cur.Next = pg.start + len(pg.items)
+	cur.Done += int64(len(pg.items))
+	last := cur.Next >= pg.total || len(pg.items) == 0
+	return p.advance(int64(len(pg.items)), *cur, func(i int) (urn.URN, error) { return cveURN(cveID(pg.items[i])) }, len(pg.items), last)
+}
+
+// saveBody builds {"cves":[...]} without re-encoding the records.
+func saveBody(items []json.RawMessage) json.RawMessage {
+	n := 10
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"cves":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, "]}"...)
+}
+
+// cveID reads the id of an NVD cve object, fast when "id" comes first.
+func cveID(raw json.RawMessage) string {
+	const pre = `{"id":"`
+	if bytes.HasPrefix(raw, []byte(pre)) {
+		if end := bytes.IndexByte(raw[len(pre):], '"'); end > 0 && bytes.IndexByte(raw[len(pre):len(pre)+end], '\\') < 0 {
+			return string(raw[len(pre) : len(pre)+end])
+		}
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	return v.ID
+}
+
+// cveURN is the checkpoint URN of a CVE id.
+func cveURN(id string) (urn.URN, error) { return urn.New(urn.NVD, urn.CVE, id) }

@@ -1,0 +1,466 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/v2e/v2e/internal/bolt"
+	"github.com/v2e/v2e/internal/fsm"
+	"github.com/v2e/v2e/internal/permit"
+	"github.com/v2e/v2e/internal/rpc"
+)
+
+func startSession(t *testing.T, e *Engine, id string, start, batch int) {
+	t.Helper()
+	if _, err := e.sessions.start(SessionParams{SessionID: id, DataType: ProviderCVE, StartIndex: start, ResultsPerBatch: batch}); err != nil {
+		t.Fatalf("start session: %v", err)
+	}
+}
+
+func storedCount(t *testing.T, r *router) int {
+	t.Helper()
+	n, err := r.cves.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// checkEqualFeed compares every stored record with the feed's, field for field.
+func checkEqualFeed(t *testing.T, r *router) {
+	t.Helper()
+	if got, want := storedCount(t, r), r.feed.Len(); got != want {
+		t.Fatalf("stored %d CVEs, the feeds hold %d", got, want)
+	}
+	for i := 0; i < r.feed.Len(); i += 97 {
+		id := r.feed.ID(i)
+		got, err := r.cves.Get(context.Background(), id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		var a, b any
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(r.feed.AppendRaw(nil, i), &b); err != nil {
+			t.Fatal(err)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if !bytes.Equal(ja, jb) {
+			t.Fatalf("%s: stored record differs from the feed's", id)
+		}
+	}
+}
+
+func TestFullSyncStoresTheFeeds(t *testing.T) {
+	r := newSQLiteRouter(t, 10)
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "full", 0, 200)
+	if _, err := e.sessions.start(SessionParams{SessionID: "again"}); err == nil || !strings.Contains(err.Error(), "session already exists") {
+		t.Fatalf("second start: %v", err)
+	}
+	eventually(t, "session completed", func() bool { return sessionState(e) == "completed" })
+	checkEqualFeed(t, r)
+	st := e.sessions.status()
+	if st.StoredCount != int64(r.feed.Len()) || st.FetchedCount != int64(r.feed.Len()) || st.Progress == nil ||
+		st.Progress.Done != st.Progress.Total || st.Progress.Total != int64(r.feed.Len()) {
+		t.Fatalf("status %+v progress %+v", st, st.Progress)
+	}
+	cps, total, err := e.store.ListCheckpoints(ProviderCVE, 5, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// one every 100 records and one for the last record
+	if want := r.feed.Len()/100 + 1; total != want {
+		t.Fatalf("%d checkpoints, want %d", total, want)
+	}
+	if last := r.feed.ID(r.feed.Len() - 1); cps[0].URN.String() != "v2e::nvd::cve::"+last {
+		t.Fatalf("last checkpoint %s, want the last record %s", cps[0].URN, last)
+	}
+	tree, err := e.Tree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.Providers[0].State != fsm.ProviderTerminated || tree.Macro.State != fsm.MacroStabilizing || tree.TotalCheckpoints != total {
+		t.Fatalf("tree %+v", tree)
+	}
+	if r.pool.Available() != 10 {
+		t.Fatalf("permits not all released: %d available", r.pool.Available())
+	}
+	// A second run of the provider is incremental: a lastModified window.
+	var sawWindow atomic.Bool
+	r.gate = func(_ context.Context, _ int) error { return nil }
+	r.handle("remote.RPCFetchCVEs", func(ctx context.Context, p json.RawMessage) (any, error) {
+		if bytes.Contains(p, []byte("last_mod_start_date")) {
+			sawWindow.Store(true)
+		}
+		return r.fetchCVEs(ctx, p)
+	})
+	if _, err := e.sessions.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartProvider(ProviderCVE, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "incremental run done", func() bool { return e.providers[ProviderCVE].state() == fsm.ProviderTerminated })
+	if !sawWindow.Load() || e.providers[ProviderCVE].record().LastError != "" {
+		t.Fatalf("incremental run: window %v, record %+v", sawWindow.Load(), e.providers[ProviderCVE].record())
+	}
+}
+
+func TestSessionControlsAndErrors(t *testing.T) {
+	r := newRouter(t, 10)
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	r.gate = func(ctx context.Context, start int) error {
+		if start >= 400 && !blocked.Load() {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	for name, fn := range map[string]func() error{"pause": e.sessions.pause, "resume": e.sessions.resume} {
+		if err := fn(); err == nil || !strings.Contains(err.Error(), map[string]string{"pause": "not running", "resume": "not paused"}[name]) {
+			t.Fatalf("%s without session: %v", name, err)
+		}
+	}
+	if _, err := e.sessions.stop(); err == nil || !strings.Contains(err.Error(), "no active session") {
+		t.Fatalf("stop without session: %v", err)
+	}
+	startSession(t, e, "s1", 0, 100)
+	eventually(t, "first pages stored", func() bool { return storedCount(t, r) >= 300 })
+	if err := e.sessions.resume(); err == nil || !strings.Contains(err.Error(), "not paused") {
+		t.Fatalf("resume while running: %v", err)
+	}
+	if err := e.sessions.pause(); err != nil {
+		t.Fatal(err)
+	}
+	if s := sessionState(e); s != "paused" || e.providers[ProviderCVE].state() != fsm.ProviderPaused {
+		t.Fatalf("after pause: session %s provider %s", s, e.providers[ProviderCVE].state())
+	}
+	if err := e.sessions.pause(); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("pause while paused: %v", err)
+	}
+	if r.pool.Available() != 10 {
+		t.Fatalf("paused provider holds permits: %d available", r.pool.Available())
+	}
+	paused := storedCount(t, r)
+	blocked.Store(true)
+	close(release)
+	if err := e.sessions.resume(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "completed after resume", func() bool { return sessionState(e) == "completed" })
+	if storedCount(t, r) != r.feed.Len() || paused >= r.feed.Len() {
+		t.Fatalf("stored %d (paused at %d)", storedCount(t, r), paused)
+	}
+	for _, want := range []string{"s1:queued->running", "s1:running->paused", "s1:paused->running", "s1:running->completed",
+		"cve:RUNNING->PAUSED", "cve:PAUSED->ACQUIRING", "cve:RUNNING->TERMINATED"} {
+		if !tr.has(want) {
+			t.Errorf("no transition %s in %s", want, tr)
+		}
+	}
+	s, err := e.sessions.stop()
+	if err != nil || s.StoredCount != int64(r.feed.Len()) {
+		t.Fatalf("stop: %+v %v", s, err)
+	}
+	if st := e.sessions.status(); st.HasSession {
+		t.Fatalf("has_session after stop: %+v", st)
+	}
+	// Stop of a running session.
+	startSession(t, e, "s2", 0, 100)
+	if _, err := e.sessions.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if e.providers[ProviderCVE].state() != fsm.ProviderTerminated || e.sessions.status().HasSession {
+		t.Fatalf("after stop: %s", e.providers[ProviderCVE].state())
+	}
+}
+
+func TestRestartResumesFromCheckpoint(t *testing.T) {
+	r := newRouter(t, 10)
+	path := filepath.Join(t.TempDir(), "session.db")
+	hold := make(chan struct{})
+	r.gate = func(ctx context.Context, start int) error {
+		if start >= 1000 {
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	e1, _ := newEngine(t, r, path, nil)
+	startSession(t, e1, "crash", 0, 100)
+	eventually(t, "1000 stored", func() bool { return e1.providers[ProviderCVE].record().ProcessedCount >= 1000 })
+	if err := e1.Close(); err != nil { // as at SIGTERM: state stays RUNNING on disk
+		t.Fatal(err)
+	}
+	e1.store.Close()
+	close(hold)
+	var first atomic.Int64
+	first.Store(-1)
+	r.gate = func(_ context.Context, start int) error {
+		first.CompareAndSwap(-1, int64(start))
+		return nil
+	}
+	e2, tr := newEngine(t, r, path, nil)
+	eventually(t, "resumed session completed", func() bool { return sessionState(e2) == "completed" })
+	if first.Load() < 1000 {
+		t.Fatalf("resumed from start_index %d, want >= 1000 (the checkpoint)", first.Load())
+	}
+	for _, want := range []string{"cve:RUNNING->WAITING_QUOTA", "cve:WAITING_QUOTA->ACQUIRING", "cve:ACQUIRING->RUNNING"} {
+		if !tr.has(want) {
+			t.Errorf("recovery lacks %s: %s", want, tr)
+		}
+	}
+	checkEqualFeed(t, r)
+}
+
+func TestRecoveryKeepsPausedAndBackoff(t *testing.T) {
+	r := newRouter(t, 10)
+	path := filepath.Join(t.TempDir(), "session.db")
+	store, err := bolt.Open(path, bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(300 * time.Millisecond)
+	cur, _ := json.Marshal(importCursor{Total: 1})
+	recs := []bolt.ProviderRecord{
+		{ID: ProviderCVE, Type: ProviderCVE, State: fsm.ProviderPaused, Cursor: json.RawMessage(`{"mode":"full","next":2600,"done":2600,"page_size":100}`)},
+		{ID: ProviderCWE, Type: ProviderCWE, State: fsm.ProviderWaitingBackoff, BackoffUntil: until, Cursor: cur},
+		{ID: ProviderCAPEC, Type: ProviderCAPEC, State: fsm.ProviderTerminated},
+	}
+	for i := range recs {
+		if err := store.SaveProvider(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.SaveSession(&bolt.Session{ID: "p", State: fsm.JobPaused, DataType: ProviderCVE}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	r.handle("local.RPCImportCWEs", func(context.Context, json.RawMessage) (any, error) {
+		return map[string]any{"success": true, "count": 7}, nil
+	})
+	e, _ := newEngine(t, r, path, nil)
+	if st := e.providers[ProviderCWE].state(); st != fsm.ProviderWaitingBackoff && time.Now().Before(until) {
+		t.Fatalf("cwe after restart: %s, want WAITING_BACKOFF until its deadline", st)
+	}
+	if e.providers[ProviderCVE].state() != fsm.ProviderPaused || sessionState(e) != "paused" || e.providers[ProviderCAPEC].state() != fsm.ProviderTerminated {
+		t.Fatalf("cve %s session %s capec %s", e.providers[ProviderCVE].state(), sessionState(e), e.providers[ProviderCAPEC].state())
+	}
+	eventually(t, "cwe imported after its backoff", func() bool { return e.providers[ProviderCWE].state() == fsm.ProviderTerminated })
+	if time.Now().Before(until) || e.providers[ProviderCWE].record().ProcessedCount != 7 {
+		t.Fatalf("cwe ended early or without its count: %+v", e.providers[ProviderCWE].record())
+	}
+	if err := e.sessions.resume(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "session completed from its cursor", func() bool { return sessionState(e) == "completed" })
+	if n := storedCount(t, r); n != r.feed.Len()-2600 {
+		t.Fatalf("stored %d, want the %d after the cursor", n, r.feed.Len()-2600)
+	}
+}
+
+func TestThrottleWaitsInBackoff(t *testing.T) {
+	r := newRouter(t, 10)
+	var throttle atomic.Bool
+	throttle.Store(true)
+	r.gate = func(_ context.Context, start int) error {
+		if start >= 500 && throttle.Load() {
+			return rpc.Errorf(rpc.CodeUnavailable, "nvd: retry budget exhausted: NVD answered HTTP 403 Forbidden")
+		}
+		return nil
+	}
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "t", 0, 100)
+	eventually(t, "WAITING_BACKOFF", func() bool { return tr.has("cve:RUNNING->WAITING_BACKOFF") })
+	eventually(t, "backoff retried", func() bool { return tr.has("cve:WAITING_BACKOFF->ACQUIRING") })
+	throttle.Store(false)
+	eventually(t, "completed", func() bool { return sessionState(e) == "completed" })
+	checkEqualFeed(t, r)
+	if rec := e.providers[ProviderCVE].record(); rec.LastError != "" {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestRevocationWaitsForQuota(t *testing.T) {
+	r := newRouter(t, 10)
+	hold := make(chan struct{})
+	r.gate = func(ctx context.Context, start int) error {
+		if start >= 600 {
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "q", 0, 100)
+	eventually(t, "600 stored", func() bool { return storedCount(t, r) >= 600 })
+	h := permit.Holder{Service: "meta", Provider: ProviderCVE}
+	if got := r.pool.Held(h); got != 3 {
+		t.Fatalf("cve holds %d permits, want 3", got)
+	}
+	// The broker takes 2 back and tells meta.
+	lost := r.pool.SetLimit(1)
+	e.OnQuotaUpdate(QuotaUpdate{RevokedPermits: lost[h], Reason: "p99_latency_ms 45.0 > 30", ProviderID: ProviderCVE})
+	eventually(t, "WAITING_QUOTA and back", func() bool {
+		return tr.has("cve:RUNNING->WAITING_QUOTA") && tr.has("cve:WAITING_QUOTA->ACQUIRING")
+	})
+	eventually(t, "running with one permit", func() bool {
+		return e.providers[ProviderCVE].state() == fsm.ProviderRunning && e.providers[ProviderCVE].record().PermitsHeld == 1
+	})
+	close(hold)
+	eventually(t, "completed", func() bool { return sessionState(e) == "completed" })
+	checkEqualFeed(t, r)
+	if r.pool.Held(h) != 0 {
+		t.Fatalf("permits kept after completion: %d", r.pool.Held(h))
+	}
+	evs, err := e.store.ListPermitEvents(ProviderCVE, 0)
+	if err != nil || len(evs) < 3 {
+		t.Fatalf("permit history %v %v", evs, err)
+	}
+}
+
+func TestNoPermitMethodsRunWithOneWorker(t *testing.T) {
+	r := newRouter(t, 0)
+	var inFlight, most atomic.Int64
+	r.gate = func(context.Context, int) error {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		inFlight.Add(-1)
+		return nil
+	}
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "n", 0, 200)
+	eventually(t, "completed", func() bool { return sessionState(e) == "completed" })
+	checkEqualFeed(t, r)
+	if most.Load() != 1 {
+		t.Fatalf("%d fetches at once without permits, want 1", most.Load())
+	}
+}
+
+func TestStartupImports(t *testing.T) {
+	r := newRouter(t, 10)
+	var order []string
+	imp := func(name string) func(context.Context, json.RawMessage) (any, error) {
+		return func(_ context.Context, p json.RawMessage) (any, error) {
+			order = append(order, name+string(p))
+			return map[string]any{"success": true, "count": 10}, nil
+		}
+	}
+	r.handle("local.RPCImportCAPECs", imp("capec"))
+	r.handle("local.RPCImportATTACKs", imp("attack"))
+	// local has no RPCImportCWEs: cwe fails with a clear error, the others run.
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), func(c *Config) { c.StartupImports = true })
+	eventually(t, "imports settled", func() bool {
+		return e.providers[ProviderAttack].state() == fsm.ProviderTerminated && e.providers[ProviderCWE].state() == fsm.ProviderTerminated
+	})
+	cwe := e.providers[ProviderCWE].record()
+	if !strings.Contains(cwe.LastError, "no handler found for method: RPCImportCWEs") || cwe.ErrorCount != 1 {
+		t.Fatalf("cwe record %+v", cwe)
+	}
+	if r.count("local.RPCImportCWEs") != 1 {
+		t.Fatalf("RPCImportCWEs called %d times, want 1 (no hot loop)", r.count("local.RPCImportCWEs"))
+	}
+	if len(order) != 4 || !strings.HasPrefix(order[0], "capec") || !strings.Contains(order[1], "enterprise-attack") {
+		t.Fatalf("import order %v", order)
+	}
+	att := e.providers[ProviderAttack].record()
+	if att.ProcessedCount != 30 || att.LastError != "" || att.LastCheckpoint.String() != "v2e::mitre::attack::mobile-attack-v18.1.xlsx" {
+		t.Fatalf("attack record %+v", att)
+	}
+	cps, total, err := e.store.ListCheckpoints(ProviderCWE, 10, false)
+	if err != nil || total != 1 || cps[0].Success || !strings.Contains(cps[0].ErrorMessage, "RPCImportCWEs") {
+		t.Fatalf("cwe checkpoints %+v %d %v", cps, total, err)
+	}
+}
+
+func TestGetCVELocalThenRemote(t *testing.T) {
+	r := newRouter(t, 10)
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	id := r.feed.ID(5)
+	get := func() (string, json.RawMessage) {
+		out, err := e.hGetCVE(context.Background(), json.RawMessage(`{"cve_id":"`+strings.ToLower(id)+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := out.(map[string]any)
+		return m["source"].(string), m["cve"].(json.RawMessage)
+	}
+	if src, raw := get(); src != "remote" || cveID(raw) != id {
+		t.Fatalf("first get: %s %s", src, cveID(raw))
+	}
+	if src, _ := get(); src != "local" {
+		t.Fatalf("second get from %s, want local", src)
+	}
+	if _, err := e.hDeleteCVE(context.Background(), json.RawMessage(`{"cve_id":"`+id+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.hGetCVE(context.Background(), json.RawMessage(`{"cve_id":"CVE-1999-99999"}`))
+	if !errors.Is(err, rpc.NotFound) {
+		t.Fatalf("unknown CVE: %v", err)
+	}
+	if _, err := e.hGetCVE(context.Background(), json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), "cve_id") {
+		t.Fatalf("missing cve_id: %v", err)
+	}
+}
+
+func TestIsThrottle(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{rpc.Errorf(rpc.CodeUnavailable, "target process \"remote\" is not running"), true},
+		{rpc.Errorf(rpc.CodeInternal, "nvd: retry budget exhausted: NVD answered HTTP 429 Too Many Requests"), true},
+		{rpc.Errorf(rpc.CodeInternal, "HTTP 403 Forbidden"), true},
+		{errors.New("rate limited by NVD"), true},
+		{rpc.NoHandler("RPCFetchCVEs"), false},
+		{rpc.Errorf(rpc.CodeInvalid, "generate: bad start_index"), false},
+		{nil, false},
+	} {
+		if got := IsThrottle(c.err); got != c.want {
+			t.Errorf("IsThrottle(%v) = %v", c.err, got)
+		}
+	}
+}
+
+func FuzzCVEID(f *testing.F) {
+	f.Add([]byte(`{"id":"CVE-2021-44228","x":1}`))
+	f.Add([]byte(`{"sourceIdentifier":"a","id":"CVE-1"}`))
+	f.Add([]byte(`{"id":"CVE-\"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(b, &v) != nil || bytes.Count(bytes.ToLower(b), []byte(`"id"`)) > 1 || bytes.ContainsRune(b, '\\') {
+			return // duplicate or escaped keys: not what NVD sends
+		}
+		if got := cveID(b); got != v.ID {
+			t.Fatalf("cveID(%q) = %q, encoding/json says %q", b, got, v.ID)
+		}
+	})
+}
