@@ -68,3 +68,17 @@ type Catalog struct {
 	Categories     []Category      `json:"categories,omitempty"`
 	Views          []View          `json:"views,omitempty"`
 }
+
+// ParseCWEID accepts "CWE-79" or "79" and returns 79 (for the CAPEC → CWE
+// links; the capec package does not import cwe).
+func ParseCWEID(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	if len(t) > 4 && strings.EqualFold(t[:4], "CWE-") {
+		t = t[4:]
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n <= 0 || t[0] == '+' {
+		return 0, fmt.Errorf("invalid CWE id %q", s)
+	}
+	return n, nil
+}
