@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,13 +48,17 @@ func main() {
 	flag.BoolVar(&o.printAddr, "print-addr", false, "print the base API URL on stdout once listening")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "nvdserver")
-	if err := run(o, logger); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o, logger, os.Stdout)
+	stop()
+	if err != nil {
 		logger.Error("nvdserver stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(o options, logger *slog.Logger) error {
+// run serves until ctx is done, printing the API URL on out if asked.
+func run(ctx context.Context, o options, logger *slog.Logger, out io.Writer) error {
 	cat, err := catalog(o)
 	if err != nil {
 		return err
@@ -77,12 +82,10 @@ func run(o options, logger *slog.Logger) error {
 	}
 	url := "http://" + ln.Addr().String() + nvdserver.APIPath
 	if o.printAddr {
-		fmt.Println(url)
+		fmt.Fprintln(out, url)
 	}
 	logger.Info("serving", "url", url, "records", cat.Len(), "window", o.window, "limit", o.limit, "apikey_limit", o.keyLimit)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
