@@ -56,8 +56,10 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{addr: "127.0.0.1:0", data: "../../assets/nvd/nvdcve-2.0-2026.json", faults: "boom"},
 		{addr: "127.0.0.1:0", data: "../../assets/nvd/nvdcve-2.0-2026.json", throttle: 500},
 	} {
-		if err := run(context.Background(), o, quiet, io.Discard); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a run that starts ends with nil
+		if err := run(ctx, o, quiet, io.Discard); err == nil {
 			t.Errorf("run(%+v) started", o)
 		}
+		cancel()
 	}
 }
