@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,42 +26,34 @@ const summaryColumns = `key, id, published, last_modified, status, description,
 // and then id. Paging with next_cursor is stable while records are added or
 // changed: a page starts strictly after the last hit of the previous one.
 // Errors about q wrap cve.ErrInvalid and name the field.
+//
+// The matches are counted first; the count picks the plan of the page
+// query. Few matches: SQLite finds them through the filters' indexes and
+// sorts them. Many: it walks the sort key's index and tests each row, which
+// reaches limit hits after about limit*stored/matches rows. Unary "+" keeps
+// SQLite from using a filter's index in the second plan.
 func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult, error) {
 	if err := q.Validate(); err != nil {
 		return cve.SearchResult{}, err
 	}
-	where, args := filters(&q)
+	fs := filters(&q)
 	res := cve.SearchResult{CVEs: []cve.Summary{}}
 	tx, err := s.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return res, fmt.Errorf("cvedb: search: %w", err)
 	}
 	defer tx.Rollback()
-	if res.Total, err = s.total(ctx, tx, where, args); err != nil {
+	var stored int
+	if err := tx.QueryRowContext(ctx, `SELECT n FROM cve_count`).Scan(&stored); err != nil {
+		return res, fmt.Errorf("cvedb: search: %w", err)
+	}
+	if res.Total, err = count(ctx, tx, fs, stored); err != nil || res.Total == 0 {
 		return res, err
 	}
 	col := sortColumns[q.SortField]
-	dir, cmp := "ASC", ">"
-	if q.Descending {
-		dir, cmp = "DESC", "<"
-	}
-	pageWhere, pageArgs := where, args
-	if q.After != nil {
-		pageWhere = append(pageWhere[:len(pageWhere):len(pageWhere)], fmt.Sprintf("(%s, key) %s (?, ?)", col, cmp))
-		if col == "key" {
-			pageWhere[len(pageWhere)-1] = "key " + cmp + " ?"
-			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], q.After.Key)
-		} else {
-			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], cursorValue(col, q.After.Value), q.After.Key)
-		}
-	}
-	query := "SELECT " + summaryColumns + " FROM cve" + whereClause(pageWhere) +
-		fmt.Sprintf(" ORDER BY %s %s", col, dir)
-	if col != "key" {
-		query += fmt.Sprintf(", key %s", dir)
-	}
-	query += " LIMIT ?"
-	rows, err := tx.QueryContext(ctx, query, append(pageArgs, q.Limit+1)...)
+	scan := res.Total*res.Total > (q.Limit+1)*stored
+	query, args := pageQuery(&q, fs, col, scan)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return res, fmt.Errorf("cvedb: search: %w", err)
 	}
@@ -84,10 +77,56 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	return res, nil
 }
 
-func (s *Store) total(ctx context.Context, tx *sql.Tx, where []string, args []any) (int, error) {
-	query := `SELECT n FROM cve_count`
-	if len(where) > 0 {
-		query = "SELECT count(*) FROM cve" + whereClause(where)
+// pageQuery builds the query of one page: the filters (in the plan's form),
+// the keyset condition after the cursor, the order and limit+1 rows (the
+// extra one says whether there is a next page).
+func pageQuery(q *cve.SearchQuery, fs []filter, col string, scan bool) (string, []any) {
+	dir, cmp := "ASC", ">"
+	if q.Descending {
+		dir, cmp = "DESC", "<"
+	}
+	var conds []string
+	var args []any
+	for _, f := range fs {
+		c := f.indexed
+		if scan && f.column != col {
+			c = f.scan
+		}
+		conds = append(conds, c)
+		args = append(args, f.args...)
+	}
+	order := fmt.Sprintf(" ORDER BY %s %s, key %s", col, dir, dir)
+	if col == "key" {
+		order = " ORDER BY key " + dir
+	}
+	if q.After != nil {
+		if col == "key" {
+			conds = append(conds, "key "+cmp+" ?")
+			args = append(args, q.After.Key)
+		} else {
+			conds = append(conds, fmt.Sprintf("(%s, key) %s (?, ?)", col, cmp))
+			args = append(args, cursorValue(col, q.After.Value), q.After.Key)
+		}
+	}
+	return "SELECT " + summaryColumns + " FROM cve" + whereClause(conds) + order + " LIMIT ?", append(args, q.Limit+1)
+}
+
+// count returns how many records match. Filters that are all link-table
+// look-ups (full text, CWE, CPE) are counted in those tables alone.
+func count(ctx context.Context, tx *sql.Tx, fs []filter, stored int) (int, error) {
+	if len(fs) == 0 {
+		return stored, nil
+	}
+	var links, conds []string
+	var args []any
+	for _, f := range fs {
+		links = append(links, f.keys)
+		conds = append(conds, f.indexed)
+		args = append(args, f.args...)
+	}
+	query := "SELECT count(*) FROM cve" + whereClause(conds)
+	if !slices.Contains(links, "") {
+		query = "SELECT count(*) FROM (" + strings.Join(links, " INTERSECT ") + ")"
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
@@ -103,55 +142,71 @@ func whereClause(conds []string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// filters turns a validated query into SQL conditions and their arguments.
-func filters(q *cve.SearchQuery) (conds []string, args []any) {
-	add := func(cond string, a ...any) {
-		conds = append(conds, cond)
-		args = append(args, a...)
-	}
+// filter is one search condition in two forms: indexed (SQLite may drive
+// the query from it) and scan (a per-row test). A link-table filter also has
+// keys, a query of the distinct matching keys; a column filter names its
+// column.
+type filter struct {
+	indexed, scan string
+	keys          string
+	column        string
+	args          []any
+}
+
+func columnFilter(column, cond string, args ...any) filter {
+	return filter{indexed: column + cond, scan: "+" + column + cond, column: column, args: args}
+}
+
+func linkFilter(keys string, args ...any) filter {
+	return filter{indexed: "key IN (" + keys + ")", scan: "+key IN (" + keys + ")", keys: keys, args: args}
+}
+
+// filters turns a validated query into conditions.
+func filters(q *cve.SearchQuery) []filter {
+	var fs []filter
 	if fts := cve.FTSQuery(q.Query); fts != "" {
-		add("key IN (SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?)", fts)
+		fs = append(fs, linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", fts))
 	} else if q.Query != "" {
-		add("0") // only punctuation: nothing can match
+		fs = append(fs, filter{indexed: "0", scan: "0", keys: "SELECT 1 WHERE 0"}) // only punctuation: nothing matches
 	}
 	if len(q.Severities) > 0 {
-		add("best_severity IN ("+placeholders(len(q.Severities))+")", anys(q.Severities)...)
+		fs = append(fs, columnFilter("best_severity", " IN ("+placeholders(len(q.Severities))+")", anys(q.Severities)...))
 	}
 	if q.CVSSMin != nil {
-		add("best_score >= ?", *q.CVSSMin)
+		fs = append(fs, columnFilter("best_score", " >= ?", *q.CVSSMin))
 	}
 	if q.CVSSMax != nil {
-		add("best_score BETWEEN 0 AND ?", *q.CVSSMax)
+		fs = append(fs, columnFilter("best_score", " BETWEEN 0 AND ?", *q.CVSSMax))
 	}
 	if q.CWEID != "" {
-		add("key IN (SELECT key FROM cve_cwe WHERE cwe = ?)", q.CWEID)
+		fs = append(fs, linkFilter("SELECT key FROM cve_cwe WHERE cwe = ?", q.CWEID))
 	}
 	switch {
 	case q.Vendor != "" && q.Product != "":
-		add("key IN (SELECT key FROM cve_cpe WHERE vendor = ? AND product = ?)", q.Vendor, q.Product)
+		fs = append(fs, linkFilter("SELECT key FROM cve_cpe WHERE vendor = ? AND product = ?", q.Vendor, q.Product))
 	case q.Vendor != "":
-		add("key IN (SELECT key FROM cve_cpe WHERE vendor = ?)", q.Vendor)
+		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE vendor = ?", q.Vendor))
 	case q.Product != "":
-		add("key IN (SELECT key FROM cve_cpe WHERE product = ?)", q.Product)
+		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE product = ?", q.Product))
 	}
 	for _, r := range []struct {
 		col      string
 		from, to time.Time
 	}{{"published", q.PubFrom, q.PubTo}, {"last_modified", q.ModFrom, q.ModTo}} {
 		if !r.from.IsZero() {
-			add(r.col+" >= ?", r.from.UnixMicro())
+			fs = append(fs, columnFilter(r.col, " >= ?", r.from.UnixMicro()))
 		}
 		if !r.to.IsZero() {
-			add(r.col+" < ?", r.to.UnixMicro())
+			fs = append(fs, columnFilter(r.col, " < ?", r.to.UnixMicro()))
 		}
 	}
 	if q.Status != "" {
-		add("status = ?", q.Status)
+		fs = append(fs, columnFilter("status", " = ?", q.Status))
 	}
 	if q.KEV != nil {
-		add("kev = ?", *q.KEV)
+		fs = append(fs, columnFilter("kev", " = ?", *q.KEV))
 	}
-	return conds, args
+	return fs
 }
 
 func placeholders(n int) string {
