@@ -48,3 +48,20 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeView(f *testing.F) {
+	f.Add([]byte(`{"ID":"1003","Name":"Weaknesses for Simplified Mapping of Published Vulnerabilities","Type":"Graph","Status":"Incomplete","Members":[{"CWE_ID":"20","View_ID":"1003"}]}`))
+	f.Add([]byte(`{"id":"CWE-1003","name":"n","type":"Graph","status":"Draft","audience":[{"type":"Educators"}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		v, err := DecodeView(doc)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if _, err := ParseID(v.ID); err != nil || v.Name == "" {
+			t.Fatalf("accepted view with bad id or name: %+v", v)
+		}
+	})
+}
