@@ -271,7 +271,9 @@ func TestFailedImportKeepsCatalog(t *testing.T) {
 		{"strict violation", fragmentFile(t, 4, badAbstraction), ImportOptions{XSDPath: schemaPath, Strict: true, Force: true}, capec.ErrSchema,
 			`line 11: <Attack_Pattern>: attribute Abstraction: "Huge" is not one of`},
 		{"truncated", fragmentFile(t, 4, func(s string) string { return s[:len(s)-60] }), ImportOptions{XSDPath: schemaPath, Force: true}, capec.ErrMalformed, "line "},
-		{"bad entry", fragmentFile(t, 4, func(s string) string { return strings.Replace(s, `<Related_Weakness CWE_ID="`, `<Related_Weakness CWE_ID="x`, 1) }),
+		{"bad entry", fragmentFile(t, 4, func(s string) string {
+			return strings.Replace(s, `<Related_Weakness CWE_ID="`, `<Related_Weakness CWE_ID="x`, 1)
+		}),
 			ImportOptions{Force: true}, capec.ErrMalformed, `CWE_ID "x`},
 		{"unusable xsd", fragmentFile(t, 4, same), ImportOptions{XSDPath: badXSD, Force: true}, capec.ErrBadSchema, "xs:group"},
 		{"missing file", filepath.Join(t.TempDir(), "none.xml"), ImportOptions{Force: true}, os.ErrNotExist, "none.xml"},
