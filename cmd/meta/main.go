@@ -49,6 +49,12 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 		return nil, err
 	}
 	eng.Register(s)
+	// At SIGTERM stop the providers before the connection closes, so that
+	// no run mistakes the closing connection for a failure.
+	go func() {
+		<-ctx.Done()
+		_ = eng.Close()
+	}()
 	started := make(chan struct{})
 	go func() {
 		defer close(started)

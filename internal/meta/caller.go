@@ -46,3 +46,10 @@ func IsThrottle(err error) bool {
 	}
 	return false
 }
+
+// isTransient reports whether a failed run should wait and retry
+// (WAITING_BACKOFF) rather than fail: throttling, a target that is down or
+// restarting, or a call that timed out.
+func isTransient(err error) bool {
+	return IsThrottle(err) || errors.Is(err, rpc.Timeout) || errors.Is(err, rpc.ErrTimeout)
+}

@@ -159,7 +159,7 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 	var res fetchResult
 	if err := j.e.cfg.Caller.Call(ctx, targetRemote, "RPCFetchCVEs", params, &res); err != nil {
 		err = fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
-		if IsThrottle(err) || IsNoHandler(err) {
+		if isTransient(err) || IsNoHandler(err) {
 			return cvePage{}, taskflow.Permanent(err)
 		}
 		return cvePage{}, err

@@ -12,6 +12,7 @@ import (
 	"github.com/v2e/v2e/internal/bolt"
 	"github.com/v2e/v2e/internal/fsm"
 	"github.com/v2e/v2e/internal/rpc"
+	"github.com/v2e/v2e/internal/service"
 	"github.com/v2e/v2e/internal/taskflow"
 	"github.com/v2e/v2e/internal/urn"
 )
@@ -310,7 +311,11 @@ func (p *provider) runWork(ctx context.Context) error {
 		return p.apply(fsm.ProviderTerminated, reasonCompleted, nil)
 	case errors.Is(cause, errRevoked):
 		return p.apply(fsm.ProviderWaitingQuota, "permits revoked", nil)
-	case IsThrottle(err):
+	case errors.Is(err, rpc.ErrClosed) || errors.Is(err, service.ErrNotConnected):
+		// The broker connection is gone: the process is going down. Keep
+		// the persisted state so that recovery resumes the run.
+		return fmt.Errorf("connection lost, run left for recovery: %w", err)
+	case isTransient(err):
 		p.releaseAll()
 		p.mu.Lock()
 		p.backoff = min(max(p.e.cfg.BackoffBase, 2*p.backoff), p.e.cfg.BackoffMax)
