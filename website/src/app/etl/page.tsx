@@ -1,0 +1,7 @@
+"use client";
+
+import { Etl } from "@/components/etl/Etl";
+
+export default function Page() {
+  return <Etl />;
+}

@@ -1,0 +1,7 @@
+"use client";
+
+import { System } from "@/components/system/System";
+
+export default function Page() {
+  return <System />;
+}

@@ -1,0 +1,168 @@
+"use client";
+// The chain CVE → CWE → CAPEC → ATT&CK. First what local's RPCGetRelated
+// answers for the CVE's URN; then the same chain followed through the
+// catalogues (CWE's related attack patterns, CAPEC's ATT&CK mappings).
+
+import Link from "next/link";
+import { Badge, Card, ErrorState, Skeleton } from "@/components/ui";
+import { normalizeCAPEC, normalizeCWE } from "@/lib/format";
+import { useRPC } from "@/lib/hooks";
+
+interface Related {
+  [k: string]: unknown;
+}
+
+/** hrefOf links a related id or URN to its page. */
+export function hrefOf(idOrUrn: string): string | undefined {
+  const id = idOrUrn.includes("::") ? idOrUrn.split("::").at(-1)! : idOrUrn;
+  if (/^CVE-\d+-\d+$/i.test(id)) return `/cve?id=${id.toUpperCase()}`;
+  if (/^CWE-\d+$/i.test(id)) return `/cwe?id=${id.toUpperCase()}`;
+  if (/^CAPEC-\d+$/i.test(id)) return `/capec?id=${id.toUpperCase()}`;
+  if (/^T\d{4}(\.\d{3})?$/i.test(id)) return `/attack?id=${id.toUpperCase()}`;
+  if (/^TA\d{4}$/i.test(id)) return `/attack?tactic=${id.toUpperCase()}`;
+  return undefined;
+}
+
+/** relatedItems flattens an RPCGetRelated payload into ids or URNs, whatever its grouping. */
+export function relatedItems(payload: unknown): { id: string; label?: string }[] {
+  const out: { id: string; label?: string }[] = [];
+  const seen = new Set<string>();
+  const walk = (v: unknown, depth: number) => {
+    if (depth > 6 || v == null) return;
+    if (typeof v === "string") {
+      if ((v.startsWith("v2e::") || hrefOf(v)) && !seen.has(v)) {
+        seen.add(v);
+        out.push({ id: v });
+      }
+      return;
+    }
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, depth + 1));
+    if (typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      const id = (o.urn ?? o.id ?? o.targetUrn ?? o.target) as string | undefined;
+      if (typeof id === "string" && (id.startsWith("v2e::") || hrefOf(id))) {
+        if (!seen.has(id)) {
+          seen.add(id);
+          out.push({ id, label: (o.name ?? o.title) as string | undefined });
+        }
+      }
+      for (const [k, x] of Object.entries(o)) if (k !== "urn" && k !== "id") walk(x, depth + 1);
+    }
+  };
+  walk(payload, 0);
+  return out;
+}
+
+function RelatedLink({ id, label }: { id: string; label?: string }) {
+  const href = hrefOf(id);
+  const short = id.includes("::") ? id.split("::").at(-1)! : id;
+  const inner = (
+    <>
+      <span className="font-mono">{short}</span>
+      {label && <span className="ml-1 text-slate-600">{label}</span>}
+    </>
+  );
+  return href ? (
+    <Link href={href} className="text-blue-700 hover:underline" data-testid={/^T\d/.test(short) ? "chain-attack-link" : undefined}>
+      {inner}
+    </Link>
+  ) : (
+    inner
+  );
+}
+
+export function Chain({ cveId, cwes }: { cveId: string; cwes: string[] }) {
+  const related = useRPC<Related>("local", "RPCGetRelated", { urn: `v2e::nvd::cve::${cveId}` });
+  return (
+    <Card title="Chain to CAPEC and ATT&CK" id="chain">
+      <div className="space-y-4">
+        <div>
+          <h3 className="mb-1 text-sm font-semibold text-slate-700">Related records (RPCGetRelated)</h3>
+          {related.isPending ? (
+            <Skeleton rows={2} />
+          ) : related.isError ? (
+            <ErrorState error={related.error} />
+          ) : (
+            <RelatedList payload={related.data} />
+          )}
+        </div>
+        <div>
+          <h3 className="mb-1 text-sm font-semibold text-slate-700">Through the catalogues</h3>
+          {cwes.length === 0 ? (
+            <p className="text-sm text-slate-500">This CVE names no CWE, so there is no chain to follow.</p>
+          ) : (
+            <ul className="space-y-3">
+              {cwes.map((c) => (
+                <CweLink key={c} id={c} />
+              ))}
+            </ul>
+          )}
+        </div>
+      </div>
+    </Card>
+  );
+}
+
+function RelatedList({ payload }: { payload: unknown }) {
+  const items = relatedItems(payload);
+  if (items.length === 0) return <p className="text-sm text-slate-500">No related records.</p>;
+  return (
+    <ul className="flex flex-wrap gap-x-4 gap-y-1 text-sm" data-testid="related">
+      {items.map((it) => (
+        <li key={it.id}>
+          <RelatedLink id={it.id} label={it.label} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+interface Cwe {
+  id: string;
+  name: string;
+  relatedAttackPatterns?: string[];
+}
+
+function CweLink({ id }: { id: string }) {
+  const q = useRPC<{ cwe: Cwe }>("local", "RPCGetCWEByID", { cweId: id });
+  return (
+    <li className="rounded border border-slate-200 p-2 text-sm" data-testid="chain-cwe">
+      <Link href={`/cwe?id=${normalizeCWE(id)}`} className="font-mono text-blue-700 hover:underline">
+        {normalizeCWE(id)}
+      </Link>{" "}
+      {q.data && <span>{q.data.cwe.name}</span>}
+      {q.isPending && <Skeleton rows={1} />}
+      {q.isError && <ErrorState error={q.error} />}
+      {q.data && (
+        <ul className="ml-4 mt-2 space-y-2 border-l border-slate-200 pl-3">
+          {(q.data.cwe.relatedAttackPatterns ?? []).length === 0 && <li className="text-slate-500">No related attack pattern.</li>}
+          {(q.data.cwe.relatedAttackPatterns ?? []).slice(0, 60).map((c) => (
+            <CapecLink key={c} id={normalizeCAPEC(String(c))} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+function CapecLink({ id }: { id: string }) {
+  const q = useRPC<{ capec: { id: string; name: string; attackTechniques?: string[] } }>("local", "RPCGetCAPECByID", { capecId: id });
+  return (
+    <li data-testid="chain-capec">
+      <Link href={`/capec?id=${id}`} className="font-mono text-blue-700 hover:underline">
+        {id}
+      </Link>{" "}
+      {q.data && <span>{q.data.capec.name}</span>}
+      {q.isError && <span className="text-xs text-red-700"> ({q.error.message})</span>}
+      {q.data && (q.data.capec.attackTechniques ?? []).length > 0 && (
+        <div className="mt-1 flex flex-wrap gap-1">
+          {(q.data.capec.attackTechniques ?? []).map((t) => (
+            <Link key={t} href={`/attack?id=${t}`} data-testid="chain-attack-link">
+              <Badge className="bg-violet-100 text-violet-800 hover:bg-violet-200">ATT&CK {t}</Badge>
+            </Link>
+          ))}
+        </div>
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,29 @@
+"use client";
+// TanStack Query wrappers around rpc().
+
+import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
+import { RPCError, rpc, type Target } from "./rpc";
+
+type Opts<T> = Omit<UseQueryOptions<T, Error>, "queryKey" | "queryFn">;
+
+/** useRPC runs one RPC as a query keyed by target, method and params. */
+export function useRPC<T>(target: Target, method: string, params?: Record<string, unknown>, opts: Opts<T> = {}) {
+  return useQuery<T, Error>({
+    queryKey: [target, method, params ?? {}],
+    queryFn: ({ signal }) => rpc<T>(target, method, params, { signal }),
+    // A method the backend does not have will not appear by retrying.
+    retry: (n, err) => !(err instanceof RPCError && (err.missing || err.retcode === 400)) && n < 1,
+    ...opts,
+  });
+}
+
+/** useRPCAction runs a state-changing RPC and refreshes the queries named in invalidate. */
+export function useRPCAction<T>(target: Target, method: string, invalidate: string[] = []) {
+  const qc = useQueryClient();
+  return useMutation<T, Error, Record<string, unknown> | undefined>({
+    mutationFn: (params) => rpc<T>(target, method, params),
+    onSettled: () => {
+      for (const m of invalidate) void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === m });
+    },
+  });
+}
