@@ -3,6 +3,7 @@ package cvedb
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -424,5 +425,37 @@ func TestSpaced(t *testing.T) {
 		if got := spaced([]byte(in)); got != want {
 			t.Errorf("spaced(%s) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestMigrationFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cve.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(ctx, realRecords(t)[1069:1300]); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Search(ctx, cve.SearchQuery{Vendor: "microsoft", Limit: 1000})
+	if err != nil || want.Total == 0 {
+		t.Fatalf("%d, %v", want.Total, err)
+	}
+	// Take the file back to schema version 1, as a store written before cve_vendor existed.
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DROP TABLE cve_vendor; PRAGMA user_version = 1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Search(ctx, cve.SearchQuery{Vendor: "microsoft", Limit: 1000})
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("after migrating: %d hits, %v; want %d", got.Total, err, want.Total)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -376,8 +377,14 @@ func (w *writer) unlink(k int64, old stored) error {
 			return err
 		}
 	}
-	for _, vp := range splitProducts(old.products) {
+	pairs := splitProducts(old.products)
+	for _, vp := range pairs {
 		if err := w.exec(`DELETE FROM cve_cpe WHERE vendor = ? AND product = ? AND key = ?`, vp[0], vp[1], k); err != nil {
+			return err
+		}
+	}
+	for _, v := range vendors(pairs) {
+		if err := w.exec(`DELETE FROM cve_vendor WHERE vendor = ? AND key = ?`, v, k); err != nil {
 			return err
 		}
 	}
@@ -394,7 +401,7 @@ var cveColumns = []string{"key", "id", "published", "last_modified", "status", "
 // statement. One statement per table and chunk matters for FTS5, which
 // flushes its pending terms whenever a later statement opens a savepoint.
 func (w *writer) insert(ps []*prepared) error {
-	var cves, raws, cwes, cpes, fts [][]any
+	var cves, raws, cwes, cpes, vends, fts [][]any
 	for _, p := range ps {
 		r := &p.rec
 		pairs := vendorProducts(r.Products)
@@ -405,6 +412,9 @@ func (w *writer) insert(ps []*prepared) error {
 		}
 		for _, vp := range pairs {
 			cpes = append(cpes, []any{vp[0], vp[1], r.Key})
+		}
+		for _, v := range vendors(pairs) {
+			vends = append(vends, []any{v, r.Key})
 		}
 		if len(r.Texts) > 0 {
 			fts = append(fts, []any{r.Key, strings.Join(r.Texts, "\n")})
@@ -419,6 +429,7 @@ func (w *writer) insert(ps []*prepared) error {
 		{"INSERT INTO cve_raw", []string{"key", "raw"}, raws},
 		{"INSERT OR IGNORE INTO cve_cwe", []string{"cwe", "key"}, cwes},
 		{"INSERT OR IGNORE INTO cve_cpe", []string{"vendor", "product", "key"}, cpes},
+		{"INSERT OR IGNORE INTO cve_vendor", []string{"vendor", "key"}, vends},
 		{"INSERT INTO cve_fts", []string{"rowid", "text"}, fts},
 	} {
 		if err := w.insertRows(t.insert, t.cols, t.rows); err != nil {
@@ -482,6 +493,17 @@ func vendorProducts(ps []cve.Product) [][2]string {
 			continue
 		}
 		out = append(out, vp)
+	}
+	return out
+}
+
+// vendors returns the distinct vendors of pairs, in order.
+func vendors(pairs [][2]string) []string {
+	var out []string
+	for _, vp := range pairs {
+		if !slices.Contains(out, vp[0]) {
+			out = append(out, vp[0])
+		}
 	}
 	return out
 }

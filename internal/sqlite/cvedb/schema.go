@@ -8,7 +8,7 @@ import (
 )
 
 // Migrations is the versioned schema of the CVE database, oldest first.
-var Migrations = []sqlite.Migration{migrate1}
+var Migrations = []sqlite.Migration{migrate1, migrate2}
 
 func migrate1(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
@@ -47,6 +47,21 @@ func migrate1(ctx context.Context, tx *sql.Tx) error {
 		`CREATE INDEX cve_severity ON cve (best_severity, published)`,
 		`CREATE INDEX cve_status ON cve (status, published)`,
 		`CREATE INDEX cve_kev ON cve (published) WHERE kev = 1`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate2 adds cve_vendor, one row per CVE and vendor: a vendor filter
+// then counts and lists distinct CVEs without de-duplicating cve_cpe, where
+// a vendor like microsoft has several products per CVE.
+func migrate2(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{
+		`CREATE TABLE cve_vendor (vendor TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (vendor, key)) WITHOUT ROWID`,
+		`INSERT OR IGNORE INTO cve_vendor (vendor, key) SELECT vendor, key FROM cve_cpe`,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err

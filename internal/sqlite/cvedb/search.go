@@ -51,7 +51,7 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 		return res, err
 	}
 	col := sortColumns[q.SortField]
-	scan := res.Total*res.Total > (q.Limit+1)*stored
+	scan := res.Total*res.Total*planWeight(fs, col) > (q.Limit+1)*stored
 	query, args := pageQuery(&q, fs, col, scan)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -75,6 +75,19 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 		return res, fmt.Errorf("cvedb: search: %w", err)
 	}
 	return res, nil
+}
+
+// planWeight is how much more a match costs found through the filters
+// (a table seek and a sort) than a row walked on the sort index when every
+// filter is a link-table filter: that test needs only the index's key, while
+// a column filter needs the table row either way.
+func planWeight(fs []filter, col string) int {
+	for _, f := range fs {
+		if f.keys == "" && f.column != col {
+			return 1
+		}
+	}
+	return 8
 }
 
 // pageQuery builds the query of one page: the filters (in the plan's form),
@@ -185,7 +198,7 @@ func filters(q *cve.SearchQuery) []filter {
 	case q.Vendor != "" && q.Product != "":
 		fs = append(fs, linkFilter("SELECT key FROM cve_cpe WHERE vendor = ? AND product = ?", q.Vendor, q.Product))
 	case q.Vendor != "":
-		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE vendor = ?", q.Vendor))
+		fs = append(fs, linkFilter("SELECT key FROM cve_vendor WHERE vendor = ?", q.Vendor))
 	case q.Product != "":
 		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE product = ?", q.Product))
 	}
