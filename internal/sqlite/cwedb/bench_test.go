@@ -37,3 +37,24 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImport measures only the store side: the parsed catalog written
+// in one transaction into a fresh database.
+func BenchmarkImport(b *testing.B) {
+	c := catalog(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(context.Background(), filepath.Join(b.TempDir(), "cwe.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Import(context.Background(), c, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
