@@ -70,7 +70,9 @@ func (s *Store) Import(ctx context.Context, c *cwe.Catalog, source string) (Impo
 func clear(ctx context.Context, tx *sql.Tx, full bool) error {
 	stmts := []string{`DELETE FROM weaknesses`, `DELETE FROM capec_links`, `DELETE FROM relationships WHERE origin = 'weakness'`}
 	if full {
-		stmts = append(stmts, `DELETE FROM categories`, `DELETE FROM relationships`, `DELETE FROM views WHERE origin = 'catalog'`)
+		stmts = append(stmts, `DELETE FROM categories`, `DELETE FROM relationships WHERE origin = 'category'`,
+			`DELETE FROM relationships WHERE origin = 'view' AND source_id IN (SELECT id FROM views WHERE origin = 'catalog')`,
+			`DELETE FROM views WHERE origin = 'catalog'`)
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -172,6 +174,14 @@ func insertViews(ctx context.Context, tx *sql.Tx, vs []cwe.View, origin string) 
 		if err := in.exec(`INSERT OR REPLACE INTO views (id, name, type, status, origin, data) VALUES (?, ?, ?, ?, ?, ?)`,
 			num(v.ID), v.Name, v.Type, v.Status, origin, data); err != nil {
 			return fmt.Errorf("%s: %w", v.ID, err)
+		}
+		if err := in.exec(`DELETE FROM relationships WHERE origin = 'view' AND source_id = ?`, num(v.ID)); err != nil {
+			return fmt.Errorf("%s: %w", v.ID, err)
+		}
+		for _, m := range v.Members {
+			if err := in.exec(insertRelationship, num(v.ID), num(m.CWEID), "HasMember", nullNum(m.ViewID), "", "", "view"); err != nil {
+				return fmt.Errorf("%s: %w", v.ID, err)
+			}
 		}
 	}
 	return nil

@@ -11,7 +11,8 @@ import (
 // Relationship is one edge seen from the entry asked about. Inferred edges are
 // the inverse of an edge the catalog states on the other entry (ParentOf from
 // ChildOf, CanFollow from CanPrecede, RequiredBy from Requires, MemberOf from
-// a category's HasMember; PeerOf and CanAlsoBe are their own inverse).
+// the HasMember of a category or view; PeerOf and CanAlsoBe are their own
+// inverse).
 type Relationship struct {
 	CWEID       string `json:"cwe_id"`
 	Nature      string `json:"nature"`
@@ -30,7 +31,8 @@ var inverse = map[string]string{
 }
 
 // Relationships returns the edges of the weakness, category or view id, both
-// those it states and the inverses of those stated about it, optionally only
+// those it states (a view's or category's HasMember included) and the
+// inverses of those stated about it, optionally only
 // those of one nature (matched without regard to case: "childof" = "ChildOf").
 // Errors wrap cwe.ErrInvalidID, cwe.ErrNotFound or ErrBadRequest.
 func (s *Store) Relationships(ctx context.Context, id, nature string) ([]Relationship, error) {

@@ -28,8 +28,8 @@ CREATE TABLE views (
 	id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
 	origin TEXT NOT NULL, data BLOB NOT NULL
 );
--- Edges as the catalog states them (from weaknesses, and HasMember from categories);
--- inverse natures are derived when read. origin is 'weakness' or 'category'.
+-- Edges as the catalog states them (from weaknesses, HasMember from categories and views);
+-- inverse natures are derived when read. origin is 'weakness', 'category' or 'view'.
 CREATE TABLE relationships (
 	source_id INTEGER NOT NULL, target_id INTEGER NOT NULL, nature TEXT NOT NULL,
 	view_id INTEGER, ordinal TEXT NOT NULL DEFAULT '', chain_id TEXT NOT NULL DEFAULT '',

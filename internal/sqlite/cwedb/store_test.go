@@ -241,6 +241,13 @@ func TestRelationships(t *testing.T) {
 	if !slices.ContainsFunc(member, func(r Relationship) bool { return r.RelatedID == "CWE-1009" && r.RelatedName == "Audit" }) {
 		t.Errorf("CWE-117 MemberOf lacks category CWE-1009: %+v", member)
 	}
+	views, _ := s.Relationships(ctx, "CWE-20", "memberof")
+	if !slices.ContainsFunc(views, func(r Relationship) bool { return r.RelatedID == "CWE-1003" && r.ViewID == "CWE-1003" }) {
+		t.Errorf("CWE-20 MemberOf lacks view CWE-1003: %+v", views)
+	}
+	if members, _ := s.Relationships(ctx, "CWE-1003", "HasMember"); len(members) < 30 || members[0].Inferred {
+		t.Errorf("view CWE-1003 HasMember: %d, %+v", len(members), members)
+	}
 	if _, err := s.Relationships(ctx, "CWE-79", "Sibling"); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "relationship_type") {
 		t.Errorf("unknown type: %v", err)
 	}
@@ -343,8 +350,19 @@ func TestViews(t *testing.T) {
 	if err := json.Unmarshal(raw, &v); err != nil || v.Name != "Weaknesses for Simplified Mapping of Published Vulnerabilities" {
 		t.Fatalf("view 1003 = %+v, %v", v, err)
 	}
+	members := func() int {
+		var n int
+		s.db.Reader().QueryRow(`SELECT count(*) FROM relationships WHERE origin = 'view' AND source_id = 1003`).Scan(&n)
+		return n
+	}
+	if n := members(); n != len(v.Members) || n == 0 {
+		t.Fatalf("view 1003 has %d member edges, want %d", n, len(v.Members))
+	}
 	if err := s.DeleteView(ctx, "1003"); err != nil {
 		t.Fatal(err)
+	}
+	if n := members(); n != 0 {
+		t.Errorf("deleted view keeps %d member edges", n)
 	}
 	if _, err := s.View(ctx, "1003"); !errors.Is(err, cwe.ErrNotFound) {
 		t.Errorf("deleted view: %v", err)
@@ -365,6 +383,9 @@ func TestViews(t *testing.T) {
 	if string(again) != string(raw) {
 		t.Errorf("saved view differs:\n%.200s\n%.200s", again, raw)
 	}
+	if n := members(); n != len(v.Members) {
+		t.Errorf("saved view has %d member edges, want %d", n, len(v.Members))
+	}
 	bad := v
 	bad.Name = ""
 	if _, err := s.SaveView(ctx, &bad); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "Name is empty") {
@@ -373,5 +394,16 @@ func TestViews(t *testing.T) {
 	p, _ = s.ListViews(ctx, 50, 2)
 	if p.Total != 54 || len(p.Items) != 2 {
 		t.Errorf("ListViews(50, 2): total %d, %d items", p.Total, len(p.Items))
+	}
+	// A catalog import replaces the catalog's views and keeps the saved one,
+	// with its member edges once, not twice.
+	if _, err := s.Import(ctx, &cwe.Catalog{Weaknesses: catalog(t).Weaknesses[:1], Views: catalog(t).Views[:1]}, "views"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = s.ListViews(ctx, 0, 0); p.Total != 2 {
+		t.Errorf("after an import of one catalog view: %d views, want it and the saved one", p.Total)
+	}
+	if n := members(); n != len(v.Members) {
+		t.Errorf("after a catalog import the saved view has %d member edges, want %d", n, len(v.Members))
 	}
 }

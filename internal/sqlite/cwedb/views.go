@@ -83,6 +83,7 @@ func (s *Store) DeleteView(ctx context.Context, id string) error {
 		if k, _ := res.RowsAffected(); k == 0 {
 			return fmt.Errorf("%w: view %s", cwe.ErrNotFound, cwe.FormatID(n))
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, `DELETE FROM relationships WHERE origin = 'view' AND source_id = ?`, n)
+		return err
 	})
 }
