@@ -116,11 +116,13 @@ var relationshipHeaders = []string{
 	"target ID", "target ref", "target type", "STIX ID",
 }
 
+// relationships reads the relationships sheet. It runs on its own
+// goroutine and touches only l.cat.Relationships.
 func (l *loader) relationships() error {
 	ids := map[string]int{}
 	return readSheet(l.f, l.file, "relationships", relationshipHeaders, func(r *row) error {
-		rel := attack.Relationship{
-			Domain: l.cat.Domain, SourceID: r.get("source ID"), SourceName: r.get("source name"),
+		rel := attack.Relationship{ // Domain is set by load once the techniques fixed it
+			SourceID: r.get("source ID"), SourceName: r.get("source name"),
 			TargetID: r.get("target ID"), TargetName: r.get("target name"), Description: r.get("mapping description"),
 		}
 		var err error

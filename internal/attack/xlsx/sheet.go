@@ -130,7 +130,7 @@ func readSheet(f *excelize.File, file, sheet string, required []string, fn func(
 	r := &row{file: file, sheet: sheet}
 	for rows.Next() {
 		r.num++
-		cells, err := rows.Columns()
+		cells, err := rows.Columns(rawValues)
 		if err != nil {
 			return &Error{File: file, Sheet: sheet, Row: r.num, Err: err}
 		}
@@ -190,3 +190,8 @@ func hasSheet(f *excelize.File, name string) bool {
 	idx, err := f.GetSheetIndex(name)
 	return err == nil && idx >= 0
 }
+
+// rawValues skips number formatting: every cell the loader reads is text
+// (dates included, "30 January 2020"), and formatting costs a style lookup
+// per cell.
+var rawValues = excelize.Options{RawCellValue: true}

@@ -82,10 +82,31 @@ func (l *loader) load() error {
 			return &Error{File: l.file, Sheet: s, Err: errors.New("required sheet is missing")}
 		}
 	}
-	steps := []func() error{
-		l.techniques, l.tactics, l.matrix, l.mitigations, l.software, l.groups,
-		l.campaigns, l.assets, l.relationships, l.resolveTactics,
+	// The relationships sheet is half of the work: read it on a second
+	// goroutine (excelize guards the shared-strings table with a mutex and
+	// gives each Rows iterator its own decoder).
+	var relErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		relErr = l.relationships()
+	}()
+	err := firstErr(l.techniques, l.tactics, l.matrix, l.mitigations, l.software, l.groups,
+		l.campaigns, l.assets, l.resolveTactics)
+	<-done
+	if err != nil {
+		return err
 	}
+	if relErr != nil {
+		return relErr
+	}
+	for i := range l.cat.Relationships {
+		l.cat.Relationships[i].Domain = l.cat.Domain
+	}
+	return nil
+}
+
+func firstErr(steps ...func() error) error {
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err

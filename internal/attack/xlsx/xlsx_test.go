@@ -124,7 +124,7 @@ func TestLoadFields(t *testing.T) {
 	if s := find(t, ics.Software, "S0366"); !slices.Contains(s.Aliases, "WanaCrypt0r") {
 		t.Errorf("WannaCry aliases = %v", s.Aliases)
 	}
-	if g := find(t, mob.Groups, "G1028"); g.Domain != attack.Mobile || !slices.Contains(g.Domains, attack.Enterprise) ||
+	if g := find(t, mob.Groups, "G1028"); g.Domain != attack.Mobile || g.Version != "1.0" || !slices.Contains(g.Domains, attack.Enterprise) ||
 		!slices.Contains(g.Aliases, "Arid Viper") {
 		t.Errorf("mobile G1028 = %+v", g)
 	}
