@@ -157,6 +157,8 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 	}
 	params["start_index"], params["results_per_page"] = start, ps
 	var res fetchResult
+	t0 := time.Now()
+	defer func() { p.log.Debug("page fetched", "start_index", start, "took", time.Since(t0)) }()
 	if err := j.e.cfg.Caller.Call(ctx, targetRemote, "RPCFetchCVEs", params, &res); err != nil {
 		err = fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
 		if isTransient(err) || IsNoHandler(err) {
@@ -179,9 +181,11 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 // record of the window.
 func (j cveJob) commit(ctx context.Context, p *provider, cur *cveCursor, pg cvePage) error {
 	if len(pg.items) > 0 {
+		t0 := time.Now()
 		if err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", saveBody(pg.items), nil); err != nil {
 			return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
 		}
+		p.log.Debug("page stored", "start_index", pg.start, "records", len(pg.items), "took", time.Since(t0))
 	}
 	p.progressed()
 	cur.Next = pg.start + len(pg.items)

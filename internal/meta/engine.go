@@ -323,6 +323,9 @@ type ProviderNode struct {
 	BackoffUntil   time.Time         `json:"backoff_until,omitzero"`
 	UpdatedAt      time.Time         `json:"updated_at,omitzero"`
 	Progress       Progress          `json:"progress"`
+	// CheckpointSeconds is the time the ingest path spent queueing
+	// checkpoints since meta started (the checkpoint overhead).
+	CheckpointSeconds float64 `json:"checkpoint_seconds"`
 }
 
 // Tree returns the macro FSM, every provider and the checkpoint total.
@@ -336,7 +339,7 @@ func (e *Engine) Tree() (Tree, error) {
 		r := p.record()
 		n := ProviderNode{ID: r.ID, Type: r.Type, State: r.State, ProcessedCount: r.ProcessedCount,
 			ErrorCount: r.ErrorCount, PermitsHeld: r.PermitsHeld, LastError: r.LastError, UpdatedAt: r.UpdatedAt,
-			Progress: p.progress()}
+			Progress: p.progress(), CheckpointSeconds: p.checkpointTime().Seconds()}
 		if !r.LastCheckpoint.IsZero() {
 			n.LastCheckpoint = r.LastCheckpoint.String()
 		}

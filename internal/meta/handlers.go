@@ -36,11 +36,11 @@ func (e *Engine) Register(r Registrar) {
 		"Start a full CVE sync session (one active session at a time).", ctl(e.hStartSession))
 	reg("RPCStartTypedSession", "{session_id, data_type, start_index?, results_per_batch?, params?}",
 		"{success, session_id, state, created_at, data_type}", "Start a session of data_type cve, cwe, capec or attack.", ctl(e.hStartTyped))
-	reg("RPCGetSessionStatus", "", "{has_session, session_id, state, data_type, ..., progress}", "", e.hStatus)
+	reg("RPCGetSessionStatus", "", "{has_session, session_id, state, data_type, ..., progress}", "", ctl(e.hStatus))
 	reg("RPCPauseJob", "", "{success, state}", "Pause the running session.", ctl(e.hPause))
 	reg("RPCResumeJob", "", "{success, state}", "Resume the paused session.", ctl(e.hResume))
 	reg("RPCStopSession", "", "{success, session_id, fetched_count, stored_count, error_count}", "Stop and forget the session.", ctl(e.hStop))
-	reg("RPCGetEtlTree", "", "{macro_fsm, providers, total_checkpoints}", "The macro FSM and every provider FSM.", e.hTree)
+	reg("RPCGetEtlTree", "", "{macro_fsm, providers, total_checkpoints}", "The macro FSM and every provider FSM.", ctl(e.hTree))
 	reg("RPCGetProviderCheckpoints", "{provider_id, limit?, success_only?}", "{checkpoints, total}", "Newest first.", e.hCheckpoints)
 	reg("RPCStartProvider", "{provider_id, start_index?, results_per_batch?, full?}", "{success, provider_id, state}", "", ctl(e.hProvider(e.startFromParams)))
 	reg("RPCPauseProvider", "{provider_id}", "{success, provider_id, state}", "", ctl(e.hProvider(func(p providerParams) error { return e.PauseProvider(p.ProviderID) })))

@@ -75,6 +75,7 @@ type provider struct {
 	done0    int64 // progress position when this process started the run
 	started  time.Time
 	backoff  time.Duration
+	cpTime   time.Duration // spent queueing checkpoints in this process
 }
 
 func newProvider(e *Engine, id, typ string, want int, work job, rec bolt.ProviderRecord) *provider {
@@ -501,11 +502,23 @@ func (p *provider) recover() error {
 
 // checkpoint queues a checkpoint of u with the record as it is now.
 func (p *provider) checkpoint(u urn.URN, success bool, msg string) error {
+	start := time.Now()
 	p.mu.Lock()
 	rec := p.rec
 	p.rec.LastCheckpoint = u
 	p.mu.Unlock()
-	return p.e.cw.Add(&rec, bolt.Checkpoint{URN: u, ProviderID: p.id, Success: success, ErrorMessage: msg})
+	err := p.e.cw.Add(&rec, bolt.Checkpoint{URN: u, ProviderID: p.id, Success: success, ErrorMessage: msg})
+	p.mu.Lock()
+	p.cpTime += time.Since(start)
+	p.mu.Unlock()
+	return err
+}
+
+// checkpointTime is the time the ingest path spent queueing checkpoints.
+func (p *provider) checkpointTime() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cpTime
 }
 
 // Progress is a run's advance: done of total, rate per second since this
