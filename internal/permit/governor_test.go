@@ -110,7 +110,7 @@ func TestGovernorHysteresisAndRestore(t *testing.T) {
 	if len(d.Notify) != 2 || d.Notify[0] != cve || d.Notify[1] != cwe {
 		t.Fatalf("notify %v, want [cve cwe]", d.Notify)
 	}
-	c.advance(time.Minute) // once more, and the dead service is forgotten
+	c.advance(time.Minute)   // once more, and the dead service is forgotten
 	p.ReleaseService("meta") // meta dies
 	g.Forget("meta")
 	p.Request(Holder{"local", "x"}, 8)

@@ -16,7 +16,7 @@ func TestGroupIsolatesSlowDestination(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer g.Close()
-		slow, fast := newGated(), &recorder{}
+		slow, fast := newGated(t), &recorder{}
 		if _, err := g.Add("remote", slow.sink); err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestGroupWorkersBound(t *testing.T) {
 		defer g.Close()
 		var rs []*recorder
 		for i := range 4 {
-			r := newGated()
+			r := newGated(t)
 			rs = append(rs, r)
 			g.Add(fmt.Sprint("svc", i), r.sink)
 			g.Offer(context.Background(), fmt.Sprint("svc", i), msg(i))

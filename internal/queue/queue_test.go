@@ -23,17 +23,21 @@ type recorder struct {
 	times   []time.Time
 	entered chan struct{}
 	gate    chan struct{}
+	ctx     context.Context // t.Context(): ends before cleanups, so a failed test never hangs in Close
 	fail    func(batch [][]byte) error
 }
 
-func newGated() *recorder {
-	return &recorder{entered: make(chan struct{}, 1000), gate: make(chan struct{})}
+func newGated(t *testing.T) *recorder {
+	return &recorder{entered: make(chan struct{}, 1000), gate: make(chan struct{}), ctx: t.Context()}
 }
 
 func (r *recorder) sink(batch [][]byte) error {
 	if r.gate != nil {
 		r.entered <- struct{}{}
-		<-r.gate
+		select {
+		case <-r.gate:
+		case <-r.ctx.Done():
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -127,7 +131,7 @@ func TestDeliversInOrder(t *testing.T) {
 
 func TestCopiesUnlessNoCopy(t *testing.T) {
 	for _, noCopy := range []bool{false, true} {
-		r := newGated()
+		r := newGated(t)
 		q := mustNew(t, Config{NoCopy: noCopy}, r.sink)
 		buf := []byte("first")
 		q.Offer(context.Background(), buf)
@@ -189,7 +193,7 @@ func TestSlowConsumer(t *testing.T) {
 	}{{Drop, ErrDropped}, {Reject, ErrFull}}
 	for _, tt := range tests {
 		t.Run(tt.policy.String(), func(t *testing.T) {
-			r := newGated()
+			r := newGated(t)
 			q := mustNew(t, Config{Buffer: buffer, Policy: tt.policy}, r.sink)
 			q.Offer(context.Background(), msg(0))
 			<-r.entered // msg 0 is in the sink, which is stuck
@@ -224,7 +228,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	t.Run("wait", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			r := newGated()
+			r := newGated(t)
 			q := mustNew(t, Config{Buffer: buffer, Policy: Wait}, r.sink)
 			var producer sync.WaitGroup
 			producer.Go(func() {
@@ -254,7 +258,7 @@ func TestSlowConsumer(t *testing.T) {
 
 func TestWaitContextAndClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newGated()
+		r := newGated(t)
 		q, _ := New("meta", Config{Buffer: 1}, r.sink)
 		q.Offer(context.Background(), msg(0))
 		<-r.entered
@@ -327,7 +331,7 @@ func FuzzParsePolicy(f *testing.F) {
 
 func TestOnWaitAndZeroFlush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newGated()
+		r := newGated(t)
 		var mu sync.Mutex
 		waits := map[string][]time.Duration{}
 		q := mustNew(t, Config{Batch: 8, Flush: 0, OnWait: func(dest string, d time.Duration) {
