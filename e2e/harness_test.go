@@ -115,7 +115,8 @@ func DefaultConfig(t *testing.T) map[string]any {
 			"stop_timeout_seconds": 8,
 		},
 		"logging": map[string]any{"level": "debug"},
-		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out")},
+		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out"), "rpc_timeout_seconds": 120},
+		"meta":    map[string]any{"startup_imports": false},
 		"remote":  map[string]any{"nvd_base_url": "http://127.0.0.1:9/rest/json/cves/2.0"},
 		"assets": map[string]any{
 			"dir":            filepath.Join(repoRoot, "assets"),

@@ -12,7 +12,9 @@ import (
 	"github.com/v2e/v2e/internal/config"
 	"github.com/v2e/v2e/internal/local"
 	"github.com/v2e/v2e/internal/service"
+	"github.com/v2e/v2e/internal/sqlite/capecdb"
 	"github.com/v2e/v2e/internal/sqlite/cvedb"
+	"github.com/v2e/v2e/internal/sqlite/cwedb"
 )
 
 func main() {
@@ -39,5 +41,27 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 	}
 	closers = append(closers, cves.Close)
 	local.CVE{Store: cves}.Register(s)
+
+	cwes, err := cwedb.Open(ctx, cfg.Local.CWEDBPath)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	closers = append(closers, cwes.Close)
+	capecs, err := capecdb.Open(ctx, cfg.Local.CAPECDBPath)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	closers = append(closers, capecs.Close)
+	local.Catalogs{CWE: cwes, CAPEC: capecs, Assets: assetsOf(cfg)}.Register(s)
 	return closeAll, nil
+}
+
+func assetsOf(cfg config.Config) local.Assets {
+	return local.Assets{
+		Dir: cfg.Assets.Dir, CWEPath: cfg.Assets.CWERawPath, CAPECPath: cfg.Assets.CAPECXMLPath,
+		CAPECXSDPath: cfg.Assets.CAPECXSDPath, AttackDir: cfg.Assets.AttackDir,
+		CAPECStrictXSD: cfg.CAPEC.StrictXSDValidation,
+	}
 }

@@ -41,7 +41,7 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 		CheckpointEvery: cfg.Meta.CheckpointEvery,
 		Assets: meta.Assets{CWEPath: cfg.Assets.CWERawPath, CAPECPath: cfg.Assets.CAPECXMLPath,
 			CAPECXSD: cfg.Assets.CAPECXSDPath, AttackDir: cfg.Assets.AttackDir},
-		StartupImports: *startupImports,
+		StartupImports: *startupImports && cfg.Meta.StartupImports,
 		Logger:         s.Logger(),
 	})
 	if err != nil {

@@ -122,6 +122,9 @@ type Local struct {
 type Meta struct {
 	SessionDBPath   string `json:"session_db_path"`
 	CheckpointEvery int    `json:"checkpoint_every"`
+	// StartupImports runs the CWE, CAPEC and ATT&CK imports when meta starts
+	// (each skipped when its catalog is already stored).
+	StartupImports bool `json:"startup_imports"`
 }
 
 // Remote configures the NVD client.
@@ -166,7 +169,7 @@ func Default() Config {
 		Logging: Logging{Level: "info", Dir: "./logs"},
 		Access:  Access{RPCTimeoutSeconds: 30, ShutdownTimeoutSeconds: 10, StaticDir: "website", MaxBodyBytes: 1 << 20},
 		Local:   Local{CVEDBPath: "cve.db", CWEDBPath: "cwe.db", CAPECDBPath: "capec.db", AttackDBPath: "attack.db"},
-		Meta:    Meta{SessionDBPath: "session.db", CheckpointEvery: 100},
+		Meta:    Meta{SessionDBPath: "session.db", CheckpointEvery: 100, StartupImports: true},
 		Remote: Remote{NVDBaseURL: "https://services.nvd.nist.gov/rest/json/cves/2.0",
 			RequestsPerWindow: 0, WindowSeconds: 30, RetryBudget: 8},
 		Assets: Assets{Dir: "assets", CWERawPath: "assets/cwe-raw.json", CAPECXMLPath: "assets/capec_contents_latest.xml",

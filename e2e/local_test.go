@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// feedRecords returns the cve objects of the bundled 2026 NVD feed.
+func feedRecords(t *testing.T) []json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "assets", "nvd", "nvdcve-2.0-2026.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feed struct {
+		Vulnerabilities []struct {
+			CVE json.RawMessage `json:"cve"`
+		} `json:"vulnerabilities"`
+	}
+	if err := json.Unmarshal(data, &feed); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]json.RawMessage, len(feed.Vulnerabilities))
+	for i, v := range feed.Vulnerabilities {
+		out[i] = v.CVE
+	}
+	return out
+}
+
+func TestLocalCVEStoreThroughBroker(t *testing.T) {
+	p := Start(t, DefaultConfig(t))
+	recs := feedRecords(t)
+	type result struct{ Saved, Updated, Unchanged int }
+	save := func() (total result) {
+		for i := 0; i < len(recs); i += 100 { // bodies stay under access.max_body_bytes
+			var r result
+			p.MustCall("local", "RPCSaveCVEs", map[string]any{"cves": recs[i:min(i+100, len(recs))]}, &r)
+			total.Saved += r.Saved
+			total.Updated += r.Updated
+			total.Unchanged += r.Unchanged
+		}
+		return total
+	}
+	if res := save(); res.Saved != len(recs) {
+		t.Fatalf("saved %+v of %d", res, len(recs))
+	}
+	if res := save(); res.Unchanged != len(recs) || res.Saved != 0 || res.Updated != 0 {
+		t.Fatalf("second save %+v", res)
+	}
+	var count struct{ Count int }
+	p.MustCall("local", "RPCCountCVEs", nil, &count)
+	if count.Count != 1069 {
+		t.Fatalf("count %d, want 1069 (INDEX.md)", count.Count)
+	}
+	// Field for field equal.
+	var first struct{ ID string }
+	json.Unmarshal(recs[0], &first)
+	var got struct {
+		CVE json.RawMessage `json:"cve"`
+		ID  string          `json:"id"`
+	}
+	p.MustCall("local", "RPCGetCVEByID", map[string]string{"cve_id": first.ID}, &got)
+	if !sameJSON(t, got.CVE, recs[0]) {
+		t.Fatalf("%s differs after the round trip", first.ID)
+	}
+	// Search narrows.
+	var all, crit struct {
+		Total int
+		CVEs  []struct {
+			ID           string
+			CVSSSeverity string `json:"cvss_severity"`
+		}
+	}
+	p.MustCall("local", "RPCSearchCVEs", map[string]any{"limit": 10}, &all)
+	p.MustCall("local", "RPCSearchCVEs", map[string]any{"severity": "CRITICAL", "limit": 10}, &crit)
+	if all.Total != 1069 || crit.Total == 0 || crit.Total >= all.Total {
+		t.Fatalf("search totals: all %d, critical %d", all.Total, crit.Total)
+	}
+	// Bad input: named error, nothing lost.
+	status, env := p.Post(`{"method":"RPCSaveCVEs","target":"local","params":{"cves":[{"id":"CVE-2026-0001"},{"nope":1}]}}`)
+	if status != 200 || env.Retcode != 500 || env.Message == "" {
+		t.Fatalf("bad batch: %d %+v", status, env)
+	}
+	p.MustCall("local", "RPCCountCVEs", nil, &count)
+	if count.Count != 1069 {
+		t.Fatalf("count after a bad batch %d", count.Count)
+	}
+	_, env = p.Post(`{"method":"RPCGetCVEByID","target":"local","params":{"cve_id":5}}`)
+	if env.Retcode != 500 || !strings.Contains(env.Message, `field "cve_id"`) {
+		t.Fatalf("wrong type: %+v", env)
+	}
+}
+
+func sameJSON(t *testing.T, a, b json.RawMessage) bool {
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
+}
+
+func TestCatalogImportsThroughBroker(t *testing.T) {
+	p := Start(t, DefaultConfig(t))
+	var imp struct {
+		Success bool
+		Count   int
+		Skipped bool
+	}
+	p.MustCall("local", "RPCImportCWEs", nil, &imp)
+	if !imp.Success || imp.Count != 964 {
+		t.Fatalf("CWE import %+v, want 964 weaknesses", imp)
+	}
+	p.MustCall("local", "RPCImportCAPECs", nil, &imp)
+	if !imp.Success || imp.Count != 615 {
+		t.Fatalf("CAPEC import %+v, want 615 attack patterns", imp)
+	}
+	p.MustCall("local", "RPCImportCAPECs", nil, &imp)
+	if !imp.Skipped {
+		t.Fatalf("same CAPEC version imported again: %+v", imp)
+	}
+	var meta struct {
+		Version    string `json:"version"`
+		TotalCount int    `json:"total_count"`
+	}
+	p.MustCall("local", "RPCGetCAPECCatalogMeta", nil, &meta)
+	if meta.Version != "3.9" || meta.TotalCount != 615 {
+		t.Fatalf("meta %+v", meta)
+	}
+	var w struct {
+		CWE struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"cwe"`
+	}
+	for _, id := range []string{"CWE-79", "79"} {
+		p.MustCall("local", "RPCGetCWEByID", map[string]string{"cwe_id": id}, &w)
+		if !strings.Contains(w.CWE.Name, "Cross-site Scripting") {
+			t.Fatalf("%s: %+v", id, w)
+		}
+	}
+	var list struct {
+		CWEs  []json.RawMessage `json:"cwes"`
+		Total int
+	}
+	p.MustCall("local", "RPCListCWEs", map[string]int{"limit": 5}, &list)
+	if len(list.CWEs) != 5 || list.Total < 964 {
+		t.Fatalf("list %d of %d", len(list.CWEs), list.Total)
+	}
+	var rels struct {
+		Relationships []struct {
+			Nature    string `json:"nature"`
+			RelatedID string `json:"related_id"`
+		}
+	}
+	p.MustCall("local", "RPCGetCWERelationships", map[string]string{"cwe_id": "CWE-79", "relationship_type": "ChildOf"}, &rels)
+	if len(rels.Relationships) == 0 {
+		t.Fatal("CWE-79 has no ChildOf edge")
+	}
+	var c struct {
+		CAPEC struct {
+			Name string `json:"name"`
+		} `json:"capec"`
+	}
+	p.MustCall("local", "RPCGetCAPECByID", map[string]string{"capec_id": "CAPEC-66"}, &c)
+	if !strings.Contains(c.CAPEC.Name, "SQL Injection") {
+		t.Fatalf("CAPEC-66: %+v", c)
+	}
+	// Import paths stay inside the assets folder.
+	for _, bad := range []string{"../go.mod", "/etc/passwd", "../../../../etc/passwd"} {
+		_, env := p.Post(`{"method":"RPCImportCWEs","target":"local","params":{"path":"` + bad + `"}}`)
+		if env.Retcode != 500 || !strings.Contains(env.Message, "outside") {
+			t.Errorf("path %s: %+v", bad, env)
+		}
+	}
+	// A broken file leaves the catalog whole.
+	p.MustCall("local", "RPCListCWEs", map[string]int{"limit": 1}, &list)
+	before := list.Total
+	_, env := p.Post(`{"method":"RPCImportCWEs","target":"local","params":{"path":"capec/capec_schema_latest.xsd"}}`)
+	if env.Retcode != 500 {
+		t.Fatalf("importing an XSD as CWE: %+v", env)
+	}
+	p.MustCall("local", "RPCListCWEs", map[string]int{"limit": 1}, &list)
+	if list.Total != before {
+		t.Fatalf("failed import changed the catalog: %d → %d", before, list.Total)
+	}
+}
