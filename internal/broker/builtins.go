@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"time"
 )
 
@@ -104,4 +105,17 @@ func (b *Broker) registerBuiltins() {
 	b.Handle("RPCListProcesses", func(context.Context, string, json.RawMessage) (any, error) {
 		return map[string]any{"processes": b.Processes()}, nil
 	})
+	b.Handle("RPCListMethods", func(context.Context, string, json.RawMessage) (any, error) {
+		return map[string]any{"processes": b.Methods(), "broker": b.ownMethods()}, nil
+	})
+}
+
+// ownMethods lists the broker's own methods.
+func (b *Broker) ownMethods() []string {
+	out := make([]string, 0, len(b.handlers))
+	for name := range b.handlers {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
