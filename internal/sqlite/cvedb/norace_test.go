@@ -1,0 +1,5 @@
+//go:build !race
+
+package cvedb
+
+const raceEnabled = false
