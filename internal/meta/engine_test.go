@@ -61,7 +61,7 @@ func checkEqualFeed(t *testing.T, r *router) {
 }
 
 func TestFullSyncStoresTheFeeds(t *testing.T) {
-	r := newSQLiteRouter(t, 10)
+	r := newRouter(t, 10)
 	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
 	startSession(t, e, "full", 0, 200)
 	if _, err := e.sessions.start(SessionParams{SessionID: "again"}); err == nil || !strings.Contains(err.Error(), "session already exists") {
@@ -400,7 +400,7 @@ func TestStartupImports(t *testing.T) {
 }
 
 func TestGetCVELocalThenRemote(t *testing.T) {
-	r := newRouter(t, 10)
+	r := newSQLiteRouter(t, 10)
 	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
 	id := r.feed.ID(5)
 	get := func() (string, json.RawMessage) {
@@ -463,4 +463,24 @@ func FuzzCVEID(f *testing.F) {
 			t.Fatalf("cveID(%q) = %q, encoding/json says %q", b, got, v.ID)
 		}
 	})
+}
+
+func TestRecoveryStartsARunThatNeverBegan(t *testing.T) {
+	r := newRouter(t, 10)
+	path := filepath.Join(t.TempDir(), "session.db")
+	store, err := bolt.Open(path, bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// meta died after the session was marked running, before its provider
+	// run was persisted.
+	if err := store.SaveSession(&bolt.Session{ID: "early", State: fsm.JobRunning, DataType: ProviderCVE, StartIndex: 2000, ResultsPerBatch: 300}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	e, _ := newEngine(t, r, path, nil)
+	eventually(t, "session completed", func() bool { return sessionState(e) == "completed" })
+	if n := storedCount(t, r); n != r.feed.Len()-2000 {
+		t.Fatalf("stored %d, want %d (from start_index 2000)", n, r.feed.Len()-2000)
+	}
 }

@@ -68,10 +68,10 @@ type store interface {
 	Count(ctx context.Context) (int, error)
 }
 
-// memStore keeps records by id in memory. The race detector makes the
-// pure-Go SQLite of cvedb some 20 times slower, so only the tests that
-// check the stored records field for field use cvedb; the others, which
-// test the engine's control flow, use this.
+// memStore keeps records by id in memory, as saved. The race detector
+// makes the pure-Go SQLite of cvedb some 20 times slower, so the sync tests
+// use this (the e2e tests check the real local field for field) and only
+// the CVE method test uses cvedb.
 type memStore struct {
 	mu  sync.Mutex
 	m   map[string]json.RawMessage

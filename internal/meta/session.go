@@ -309,19 +309,40 @@ func (s *sessions) recover() error {
 	if cur == nil {
 		return nil
 	}
+	restart, err := s.reconcile(cur)
+	if err != nil || restart == nil {
+		return err
+	}
+	// The session was running but its provider run had not started (or
+	// was an older run) when meta stopped: start it now.
+	s.e.log.Info("session recovered: starting its provider run", "session", cur.ID)
+	if err := restart.start(StartOptions{Full: true, StartIndex: cur.StartIndex, PageSize: cur.ResultsPerBatch}); err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.applyLocked(fsm.JobFailed, "provider did not start", err)
+	}
+	return nil
+}
+
+// reconcile makes cur the current session and brings its state in line
+// with its provider's. It returns the provider to start when the session
+// was running but its run never began.
+func (s *sessions) reconcile(cur *bolt.Session) (*provider, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cur, s.m = cur, s.machine(cur)
 	p, ok := s.e.providers[cur.DataType]
 	if !ok || !cur.State.Active() {
-		return nil
+		return nil, nil
 	}
 	ps := p.state()
+	r := p.record()
 	switch {
 	case cur.State == fsm.JobQueued:
-		return s.applyLocked(fsm.JobStopped, "queued when meta stopped", nil)
+		return nil, s.applyLocked(fsm.JobStopped, "queued when meta stopped", nil)
+	case cur.State == fsm.JobRunning && (ps == fsm.ProviderIdle || ps == fsm.ProviderTerminated && r.UpdatedAt.Before(cur.CreatedAt)):
+		return p, nil
 	case ps == fsm.ProviderTerminated:
-		r := p.record()
 		to, cause := fsm.JobCompleted, error(nil)
 		if r.LastError != "" {
 			to, cause = fsm.JobFailed, errors.New(r.LastError)
@@ -329,10 +350,10 @@ func (s *sessions) recover() error {
 		if cur.State == fsm.JobPaused {
 			to = fsm.JobStopped
 		}
-		return s.applyLocked(to, "provider settled before restart", cause)
+		return nil, s.applyLocked(to, "provider settled before restart", cause)
 	case ps == fsm.ProviderPaused && cur.State == fsm.JobRunning:
-		return s.applyLocked(fsm.JobPaused, "provider was paused", nil)
+		return nil, s.applyLocked(fsm.JobPaused, "provider was paused", nil)
 	}
 	s.e.log.Info("session recovered", "session", cur.ID, "state", cur.State, "action", fsm.RecoverJob(cur.State), "provider_state", ps)
-	return nil
+	return nil, nil
 }
