@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/v2e/v2e/internal/bolt"
+	"github.com/v2e/v2e/internal/rpc"
 	"github.com/v2e/v2e/internal/taskflow"
 	"github.com/v2e/v2e/internal/urn"
 )
@@ -182,7 +184,7 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 func (j cveJob) commit(ctx context.Context, p *provider, cur *cveCursor, pg cvePage) error {
 	if len(pg.items) > 0 {
 		t0 := time.Now()
-		if err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", saveBody(pg.items), nil); err != nil {
+		if err := j.save(ctx, p, pg.items); err != nil {
 			return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
 		}
 		p.log.Debug("page stored", "start_index", pg.start, "records", len(pg.items), "took", time.Since(t0))
@@ -192,6 +194,31 @@ func (j cveJob) commit(ctx context.Context, p *provider, cur *cveCursor, pg cveP
 	cur.Done += int64(len(pg.items))
 	last := cur.Next >= pg.total || len(pg.items) == 0
 	return p.advance(int64(len(pg.items)), *cur, func(i int) (urn.URN, error) { return cveURN(cveID(pg.items[i])) }, len(pg.items), last)
+}
+
+// save stores items in local. Local's batch save is all or nothing, so when
+// it refuses a batch as invalid, the batch is split in halves until the bad
+// records are alone: each is skipped with a failed checkpoint (and counted in
+// error_count), the others are stored.
+func (j cveJob) save(ctx context.Context, p *provider, items []json.RawMessage) error {
+	err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", saveBody(items), nil)
+	if err == nil || !errors.Is(err, rpc.Invalid) {
+		return err
+	}
+	if len(items) == 1 {
+		id := cveID(items[0])
+		p.log.Warn("record refused by local: skipped", "cve_id", id, "err", err)
+		p.addError()
+		if u, uerr := cveURN(id); uerr == nil {
+			return p.checkpoint(u, false, err.Error())
+		}
+		return nil
+	}
+	half := len(items) / 2
+	if err := j.save(ctx, p, items[:half]); err != nil {
+		return err
+	}
+	return j.save(ctx, p, items[half:])
 }
 
 // saveBody builds {"cves":[...]} without re-encoding the records.

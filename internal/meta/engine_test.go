@@ -484,3 +484,37 @@ func TestRecoveryStartsARunThatNeverBegan(t *testing.T) {
 		t.Fatalf("stored %d, want %d (from start_index 2000)", n, r.feed.Len()-2000)
 	}
 }
+
+func TestRefusedRecordsAreSkipped(t *testing.T) {
+	ms := &memStore{m: map[string]json.RawMessage{}, bad: map[string]bool{}}
+	r := newRouterOn(t, 10, ms)
+	bad := []string{r.feed.ID(3), r.feed.ID(1500), r.feed.ID(r.feed.Len() - 2)}
+	for _, id := range bad {
+		ms.bad[id] = true
+	}
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "bad", 0, 500)
+	eventually(t, "completed", func() bool { return sessionState(e) == "completed" })
+	if n := storedCount(t, r); n != r.feed.Len()-len(bad) {
+		t.Fatalf("stored %d, want %d", n, r.feed.Len()-len(bad))
+	}
+	st := e.sessions.status()
+	if st.ErrorCount != 3 || st.StoredCount != int64(r.feed.Len()-3) {
+		t.Fatalf("status %+v", st)
+	}
+	cps, _, err := e.store.ListCheckpoints(ProviderCVE, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]bool{}
+	for _, c := range cps {
+		if !c.Success {
+			failed[c.URN.ID()] = true
+		}
+	}
+	for _, id := range bad {
+		if !failed[id] {
+			t.Errorf("no failed checkpoint for %s", id)
+		}
+	}
+}

@@ -158,6 +158,7 @@ func (j importJob) step(ctx context.Context, p *provider, cur *importCursor, s i
 		} else {
 			err = fmt.Errorf("%s %s: %w", s.method, s.name, err)
 		}
+		p.addError()
 		_ = p.checkpoint(u, false, err.Error())
 		return err
 	}

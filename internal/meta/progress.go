@@ -83,3 +83,10 @@ func cursorPosition(rec bolt.ProviderRecord) position {
 
 func progressDone(rec bolt.ProviderRecord) int64  { return cursorPosition(rec).Done }
 func progressTotal(rec bolt.ProviderRecord) int64 { return cursorPosition(rec).Total }
+
+// addError counts a record the run could not store.
+func (p *provider) addError() {
+	p.mu.Lock()
+	p.rec.ErrorCount++
+	p.mu.Unlock()
+}

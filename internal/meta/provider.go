@@ -327,9 +327,6 @@ func (p *provider) runWork(ctx context.Context) error {
 		return p.apply(fsm.ProviderWaitingBackoff, "rate limited", err)
 	default:
 		p.releaseAll()
-		p.mu.Lock()
-		p.rec.ErrorCount++
-		p.mu.Unlock()
 		p.log.Error("provider failed", "err", err)
 		return p.apply(fsm.ProviderTerminated, "failed", err)
 	}

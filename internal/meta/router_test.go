@@ -75,18 +75,21 @@ type store interface {
 type memStore struct {
 	mu  sync.Mutex
 	m   map[string]json.RawMessage
-	dup int // records saved again (resumed pages)
+	dup int             // records saved again (resumed pages)
+	bad map[string]bool // ids refused as invalid, as local refuses a malformed record
 }
 
 func (s *memStore) Save(_ context.Context, recs []json.RawMessage) (cve.SaveResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var res cve.SaveResult
+	for i, r := range recs {
+		if id := cveID(r); id == "" || s.bad[id] {
+			return cve.SaveResult{}, rpc.Errorf(rpc.CodeInvalid, "cve: record %d (%s): invalid input", i, id)
+		}
+	}
 	for _, r := range recs {
 		id := cveID(r)
-		if id == "" {
-			return cve.SaveResult{}, fmt.Errorf("%w: record without id", cve.ErrInvalid)
-		}
 		if _, ok := s.m[id]; ok {
 			s.dup++
 			res.Unchanged++

@@ -134,7 +134,7 @@ func (s *sessions) fillCounts(sess *bolt.Session) {
 	p.mu.Lock()
 	fetched := p.fetched
 	p.mu.Unlock()
-	sess.StoredCount = r.ProcessedCount
+	sess.StoredCount = max(0, r.ProcessedCount-r.ErrorCount) // records refused by local are counted in both
 	sess.FetchedCount = max(sess.FetchedCount, fetched, r.ProcessedCount)
 	sess.ErrorCount = r.ErrorCount
 	if r.LastError != "" {
