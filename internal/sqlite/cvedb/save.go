@@ -57,6 +57,9 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 				res.Add(o)
 			}
 		}
+		if err := w.flushFTS(); err != nil {
+			return fmt.Errorf("cvedb: save: full-text index: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -147,7 +150,7 @@ func (s *Store) SaveOne(ctx context.Context, record json.RawMessage) (string, cv
 			return fmt.Errorf("cvedb: save %s: %w", p.rec.ID, err)
 		}
 		o = outcomes[0]
-		return nil
+		return w.flushFTS()
 	})
 	if err != nil {
 		return "", "", err
@@ -210,14 +213,28 @@ type stored struct {
 }
 
 // writer runs the statements of one write transaction, preparing each once.
+// Full-text rows wait in fts until flushFTS writes them in as few statements
+// as possible: FTS5 writes its pending terms to disk as a new segment
+// whenever a later statement opens a savepoint, so every statement after an
+// FTS insert costs a flush, and more segments cost more merging.
 type writer struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	ctx     context.Context
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt
+	fts     [][]any       // rowid, text; nil marks a row dropped before the flush
+	pending map[int64]int // key -> index in fts
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx) *writer {
-	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}}
+	return &writer{ctx: ctx, tx: tx, stmts: map[string]*sql.Stmt{}, pending: map[int64]int{}}
+}
+
+// flushFTS inserts the full-text rows of the records written so far.
+func (w *writer) flushFTS() error {
+	rows := slices.DeleteFunc(w.fts, func(r []any) bool { return r == nil })
+	w.fts = nil
+	clear(w.pending)
+	return w.insertRows("INSERT INTO cve_fts", []string{"rowid", "text"}, rows)
 }
 
 func (w *writer) close() {
@@ -367,10 +384,16 @@ func (w *writer) addCount(n int) error {
 
 // unlink removes a stored record's rows from every table.
 func (w *writer) unlink(k int64, old stored) error {
-	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`, `DELETE FROM cve_fts WHERE rowid = ?`} {
+	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
 		if err := w.exec(q, k); err != nil {
 			return err
 		}
+	}
+	if i, ok := w.pending[k]; ok { // written earlier in this transaction, not indexed yet
+		w.fts[i] = nil
+		delete(w.pending, k)
+	} else if err := w.exec(`DELETE FROM cve_fts WHERE rowid = ?`, k); err != nil {
+		return err
 	}
 	for _, c := range splitList(old.cwes) {
 		if err := w.exec(`DELETE FROM cve_cwe WHERE cwe = ? AND key = ?`, c, k); err != nil {
@@ -401,7 +424,7 @@ var cveColumns = []string{"key", "id", "published", "last_modified", "status", "
 // statement. One statement per table and chunk matters for FTS5, which
 // flushes its pending terms whenever a later statement opens a savepoint.
 func (w *writer) insert(ps []*prepared) error {
-	var cves, raws, cwes, cpes, vends, fts [][]any
+	var cves, raws, cwes, cpes, vends [][]any
 	for _, p := range ps {
 		r := &p.rec
 		pairs := vendorProducts(r.Products)
@@ -417,7 +440,8 @@ func (w *writer) insert(ps []*prepared) error {
 			vends = append(vends, []any{v, r.Key})
 		}
 		if len(r.Texts) > 0 {
-			fts = append(fts, []any{r.Key, strings.Join(r.Texts, "\n")})
+			w.pending[r.Key] = len(w.fts)
+			w.fts = append(w.fts, []any{r.Key, strings.Join(r.Texts, "\n")})
 		}
 	}
 	for _, t := range []struct {
@@ -430,7 +454,6 @@ func (w *writer) insert(ps []*prepared) error {
 		{"INSERT OR IGNORE INTO cve_cwe", []string{"cwe", "key"}, cwes},
 		{"INSERT OR IGNORE INTO cve_cpe", []string{"vendor", "product", "key"}, cpes},
 		{"INSERT OR IGNORE INTO cve_vendor", []string{"vendor", "key"}, vends},
-		{"INSERT INTO cve_fts", []string{"rowid", "text"}, fts},
 	} {
 		if err := w.insertRows(t.insert, t.cols, t.rows); err != nil {
 			return fmt.Errorf("%s: %w", t.insert, err)
@@ -440,7 +463,7 @@ func (w *writer) insert(ps []*prepared) error {
 }
 
 func (w *writer) insertRows(insert string, cols []string, rows [][]any) error {
-	per := min(500, maxParams/len(cols))
+	per := maxParams / len(cols)
 	row := "(" + placeholders(len(cols)) + ")"
 	for len(rows) > 0 {
 		n := min(len(rows), per)

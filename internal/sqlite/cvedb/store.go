@@ -32,6 +32,12 @@ const PageSize = 16384
 // batch insert rarely reads from disk.
 const WriterCacheKiB = 64 << 10
 
+// WALCheckpointPages is how many pages the WAL may hold before the writer
+// copies them into the database (SQLite's default is 1,000). A bigger
+// interval writes hot index and full-text pages back once instead of after
+// every few batches; the WAL file grows to about this many pages.
+const WALCheckpointPages = 4000
+
 // Open opens (creating and migrating as needed) the CVE database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if err := create(ctx, path); err != nil {
@@ -42,8 +48,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", WriterCacheKiB))
-		return err
+		for _, q := range []string{fmt.Sprintf("PRAGMA cache_size = -%d", WriterCacheKiB), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", WALCheckpointPages)} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		db.Close()
