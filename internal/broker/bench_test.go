@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/v2e/v2e/internal/config"
 	"github.com/v2e/v2e/internal/rpc"
 	"github.com/v2e/v2e/internal/service"
 )
@@ -66,8 +67,8 @@ func registerPinger(s *service.Service) {
 	})
 }
 
-func runRouted(b *testing.B, window int) {
-	h := start(&testing.T{}, map[string]string{"pinger": "echo", "echo": "echo"}, nil)
+func runRouted(b *testing.B, window int, tweak func(*config.Config)) {
+	h := start(&testing.T{}, map[string]string{"pinger": "echo", "echo": "echo"}, tweak)
 	defer h.b.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -96,10 +97,18 @@ func report(b *testing.B, r benchResult, window int) {
 
 // BenchmarkRoutedRoundTrip: one request at a time from one child service to
 // another through the broker (request and response both routed).
-func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1) }
+func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1, nil) }
 
 // BenchmarkRoutedPipelined: up to 256 requests in flight.
-func BenchmarkRoutedPipelined(b *testing.B) { runRouted(b, 256) }
+func BenchmarkRoutedPipelined(b *testing.B) { runRouted(b, 256, nil) }
+
+// BenchmarkRoutedPipelinedOptimizer: the same through the asynchronous
+// optimizer (bounded queues, batches of 64, wait policy).
+func BenchmarkRoutedPipelinedOptimizer(b *testing.B) {
+	runRouted(b, 256, func(c *config.Config) {
+		c.Broker.Optimizer = config.Optimizer{Enabled: true, Buffer: 1000, Workers: 4, Batch: 64, FlushMS: 1, Policy: "wait"}
+	})
+}
 
 // runRawEcho is the baseline child: it echoes every line from fd 3 to fd 4.
 func runRawEcho() int {

@@ -41,6 +41,8 @@ type Broker struct {
 	refused   atomic.Int64 // messages refused (bad source, undecodable)
 	undecoded atomic.Int64
 
+	m *master
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -59,6 +61,7 @@ type pending struct {
 
 // New returns a broker for cfg. log receives the broker's own records;
 // childLog the lines the children print (both may be the same logger).
+// It panics only on a config that config.Validate would refuse.
 func New(cfg config.Config, log, childLog *slog.Logger) *Broker {
 	b := &Broker{
 		cfg: cfg, log: log, childLog: childLog,
@@ -72,7 +75,16 @@ func New(cfg config.Config, log, childLog *slog.Logger) *Broker {
 		b.procs[pc.ID] = p
 		b.order = append(b.order, p)
 	}
+	m, err := newMaster(b)
+	if err != nil {
+		panic(err) // config.Validate refuses what newMaster refuses
+	}
+	b.m = m
+	for _, p := range b.order {
+		m.addDestination(p)
+	}
 	b.registerBuiltins()
+	b.registerMaster()
 	return b
 }
 
@@ -83,6 +95,11 @@ func (b *Broker) Handle(method string, h HandlerFunc) { b.handlers[method] = h }
 // become ready in the background.
 func (b *Broker) Start(ctx context.Context) {
 	b.ctx, b.cancel = context.WithCancel(ctx)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.govern(b.ctx)
+	}()
 	for _, p := range b.order {
 		done := make(chan struct{})
 		b.done[p.cfg.ID] = done
@@ -138,6 +155,9 @@ func (b *Broker) Stop() {
 	}
 	b.cancel()
 	b.wg.Wait()
+	if b.m.group != nil {
+		b.m.group.Close()
+	}
 	b.log.Info("all processes stopped")
 }
 
@@ -151,6 +171,7 @@ func (b *Broker) Attach(id string, r io.Reader, w io.WriteCloser) (detach func()
 	out := newOutbox(w, seconds(b.cfg.Broker.RequestTimeoutSeconds))
 	p.out = out
 	b.procs[id] = p
+	b.m.addDestination(p)
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -224,6 +245,7 @@ func truncate(b []byte, n int) string {
 // route handles one decoded message from process p.
 func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 	p.stats.received.Add(1)
+	b.m.count(m.Type == rpc.TypeError)
 	switch m.Type {
 	case rpc.TypeRequest:
 		p.stats.requests.Add(1)
@@ -419,6 +441,7 @@ func (b *Broker) processGone(p *proc) {
 		b.replyError(pd.from, &rpc.Message{ID: pd.method, CorrelationID: keys[i].correlation}, rpc.CodeUnavailable,
 			fmt.Sprintf("target process %q exited before answering %s", p.cfg.ID, pd.method))
 	}
+	b.serviceGone(p.cfg.ID)
 	if b.OnProcessGone != nil {
 		b.OnProcessGone(p.cfg.ID)
 	}
@@ -426,6 +449,7 @@ func (b *Broker) processGone(p *proc) {
 
 // observe records the latency of an answered request (kernel metrics hook).
 func (b *Broker) observe(pd *pending, isErr bool) {
+	b.m.observe(pd.target, pd.method, time.Since(pd.start), isErr)
 	if b.Observer != nil {
 		b.Observer(pd.target, time.Since(pd.start), isErr)
 	}

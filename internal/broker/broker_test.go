@@ -47,11 +47,31 @@ func runChild(mode string) int {
 		return map[string]int{"pid": os.Getpid()}, nil
 	})
 	s.Handle("RPCSleep", func(ctx context.Context, p json.RawMessage) (any, error) {
+		var req struct {
+			MS int `json:"ms"`
+		}
+		_ = json.Unmarshal(p, &req)
+		d := time.Hour
+		if req.MS > 0 {
+			d = time.Duration(req.MS) * time.Millisecond
+		}
 		select {
-		case <-time.After(time.Hour):
+		case <-time.After(d):
 		case <-ctx.Done():
 		}
 		return nil, nil
+	})
+	var quotaMu sync.Mutex
+	var quota []json.RawMessage
+	s.OnEvent("RPCOnQuotaUpdate", func(_ context.Context, p json.RawMessage) {
+		quotaMu.Lock()
+		quota = append(quota, p)
+		quotaMu.Unlock()
+	})
+	s.Handle("RPCQuotaEvents", func(context.Context, json.RawMessage) (any, error) {
+		quotaMu.Lock()
+		defer quotaMu.Unlock()
+		return map[string]any{"events": append([]json.RawMessage{}, quota...)}, nil
 	})
 	s.Handle("RPCFail", func(context.Context, json.RawMessage) (any, error) {
 		return nil, rpc.Errorf(rpc.CodeNotFound, "CVE-0000-0000 not found")

@@ -117,7 +117,13 @@ func (p *proc) send(line *[]byte, fl *flusher) error {
 	default:
 	}
 	var err error
-	if fl != nil {
+	if g := p.b.m.group; g != nil {
+		// The optimizer: a bounded queue per destination, delivered in order
+		// by its own goroutine; a full queue waits, drops or rejects.
+		ctx, cancel := context.WithTimeout(context.Background(), seconds(p.b.cfg.Broker.RequestTimeoutSeconds))
+		err = g.Offer(ctx, p.cfg.ID, *line)
+		cancel()
+	} else if fl != nil {
 		err = out.w.Buffer(*line)
 		fl.add(out)
 	} else {

@@ -194,6 +194,14 @@ func (w *Writer) Flush() error {
 	return w.flushLocked()
 }
 
+// Saturation is how full the writer is: bytes waiting against the bound at
+// which writers start to wait (1 means callers are being held back).
+func (w *Writer) Saturation() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return min(1, float64(len(w.buf))/maxPending)
+}
+
 func (w *Writer) appendLocked(line []byte) error {
 	for w.err == nil && w.flushing && len(w.buf) > maxPending {
 		w.cond.Wait()
