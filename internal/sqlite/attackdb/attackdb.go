@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/v2e/v2e/internal/attack"
 	"github.com/v2e/v2e/internal/sqlite"
 )
 
@@ -89,7 +90,9 @@ CREATE INDEX relationships_target ON relationships(domain, target_id, present);
 	return err
 }
 
-// Store is the ATT&CK database.
+var _ attack.Service = (*Store)(nil)
+
+// Store is the ATT&CK database; it implements attack.Service.
 type Store struct {
 	db *sqlite.DB
 	// Now gives the import date; tests replace it. It defaults to time.Now.

@@ -113,6 +113,7 @@ func TestImportLifecycle(t *testing.T) {
 		t.Errorf("import count = %d, want %d", res.Count, want)
 	}
 	t.Run("reimport marks removed", func(t *testing.T) { reimported(t, s, res) })
+	t.Run("same version again", func(t *testing.T) { sameAgain(t, s) })
 	t.Run("metadata", func(t *testing.T) { metadata(t, s) })
 	t.Run("get by id", func(t *testing.T) { getByID(t, s) })
 	t.Run("list", func(t *testing.T) { listPages(t, s) })
@@ -169,7 +170,7 @@ func failInTx(t *testing.T, s *Store) {
 
 // reimported checks the v14.1 → v18.1 difference, computed from the two
 // catalogs, against what the store marked.
-func reimported(t *testing.T, s *Store, res ImportResult) {
+func reimported(t *testing.T, s *Store, res attack.ImportResult) {
 	ctx := context.Background()
 	old, cur := catalog(t, enterprise14), catalog(t, enterprise18)
 	inNew := map[string]bool{}
@@ -195,7 +196,7 @@ func reimported(t *testing.T, s *Store, res ImportResult) {
 	if te.Present || te.RemovedIn != "18.1" || te.AddedIn != "14.1" {
 		t.Errorf("%s present %v removed_in %q added_in %q", te.ID, te.Present, te.RemovedIn, te.AddedIn)
 	}
-	all, total, err := s.ListTechniques(ctx, ListOptions{Domain: "enterprise", IncludeRemoved: true, Limit: MaxLimit})
+	all, total, err := s.ListTechniques(ctx, attack.ListOptions{Domain: "enterprise", IncludeRemoved: true, Limit: attack.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +210,19 @@ func reimported(t *testing.T, s *Store, res ImportResult) {
 	if !t1548.Present || t1548.AddedIn != "14.1" || t1548.Version != "1.5" || t1548.Modified != "2025-10-24" {
 		t.Errorf("T1548 after reimport = %+v", t1548.Object)
 	}
+}
+
+// sameAgain imports the ICS catalog a second time: nothing is removed or
+// added, and the metadata records the second import.
+func sameAgain(t *testing.T, s *Store) {
+	res, err := s.Import(context.Background(), catalog(t, ics18))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Domains[0]; d.Removed != (attack.Counts{}) || d.Counts != v18Counts[attack.ICS] {
+		t.Errorf("second ICS import: %+v", d)
+	}
+	wantCounts(t, s, attack.ICS, v18Counts[attack.ICS])
 }
 
 func metadata(t *testing.T, s *Store) {
@@ -300,16 +314,16 @@ func listPages(t *testing.T, s *Store) {
 		ids = append(ids, d...)
 	}
 	tests := []struct {
-		opts      ListOptions
+		opts      attack.ListOptions
 		wantLen   int
 		wantTotal int
 		first     string
 	}{
-		{ListOptions{}, 100, 898, ids[0]},
-		{ListOptions{Domain: "mobile", Offset: 120}, 4, 124, ids[691+120]},
-		{ListOptions{Domain: "ics", Limit: 5000}, 83, 83, ids[691+124]},
-		{ListOptions{Offset: 691, Limit: 150}, 150, 898, ids[691]},
-		{ListOptions{Offset: 10000}, 0, 898, ""},
+		{attack.ListOptions{}, 100, 898, ids[0]},
+		{attack.ListOptions{Domain: "mobile", Offset: 120}, 4, 124, ids[691+120]},
+		{attack.ListOptions{Domain: "ics", Limit: 5000}, 83, 83, ids[691+124]},
+		{attack.ListOptions{Offset: 691, Limit: 150}, 150, 898, ids[691]},
+		{attack.ListOptions{Offset: 10000}, 0, 898, ""},
 	}
 	for _, tt := range tests {
 		got, total, err := s.ListTechniques(ctx, tt.opts)
@@ -324,20 +338,20 @@ func listPages(t *testing.T, s *Store) {
 			t.Errorf("%+v: %d items from %s, total %d; want %d from %s, total %d", tt.opts, len(got), first, total, tt.wantLen, tt.first, tt.wantTotal)
 		}
 	}
-	if _, _, err := s.ListGroups(ctx, ListOptions{Offset: -1}); !errors.Is(err, attack.ErrInvalidArgument) {
+	if _, _, err := s.ListGroups(ctx, attack.ListOptions{Offset: -1}); !errors.Is(err, attack.ErrInvalidArgument) {
 		t.Errorf("negative offset: err = %v", err)
 	}
-	sw, total, err := s.ListSoftware(ctx, ListOptions{Domain: "enterprise", Limit: MaxLimit})
+	sw, total, err := s.ListSoftware(ctx, attack.ListOptions{Domain: "enterprise", Limit: attack.MaxLimit})
 	if err != nil || total != 784 || len(sw) != 784 {
 		t.Errorf("software: %d of %d, err %v", len(sw), total, err)
 	}
-	if g, total, err := s.ListGroups(ctx, ListOptions{}); err != nil || total != 172+17+14 || len(g) != 100 {
+	if g, total, err := s.ListGroups(ctx, attack.ListOptions{}); err != nil || total != 172+17+14 || len(g) != 100 {
 		t.Errorf("groups: %d of %d, err %v", len(g), total, err)
 	}
-	if m, total, err := s.ListMitigations(ctx, ListOptions{Domain: "ics"}); err != nil || total != 52 || len(m) != 52 {
+	if m, total, err := s.ListMitigations(ctx, attack.ListOptions{Domain: "ics"}); err != nil || total != 52 || len(m) != 52 {
 		t.Errorf("ICS mitigations: %d of %d, err %v", len(m), total, err)
 	}
-	if ta, total, err := s.ListTactics(ctx, ListOptions{Domain: "mobile"}); err != nil || total != 12 || len(ta) != 12 {
+	if ta, total, err := s.ListTactics(ctx, attack.ListOptions{Domain: "mobile"}); err != nil || total != 12 || len(ta) != 12 {
 		t.Errorf("mobile tactics: %d of %d, err %v", len(ta), total, err)
 	}
 }

@@ -118,7 +118,7 @@ func BenchmarkListTechniques1000(b *testing.B) {
 	s := benchStore(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := s.ListTechniques(context.Background(), ListOptions{Limit: MaxLimit}); err != nil {
+		if _, _, err := s.ListTechniques(context.Background(), attack.ListOptions{Limit: attack.MaxLimit}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,29 +10,11 @@ import (
 	"github.com/v2e/v2e/internal/attack"
 )
 
-// ImportResult is what one Import did.
-type ImportResult struct {
-	// Count is the number of objects imported (every kind but relationships).
-	Count   int            `json:"count"`
-	Domains []DomainImport `json:"domains"`
-}
-
-// DomainImport describes the import of one domain: what the workbook held
-// and what earlier imports had that it no longer has.
-type DomainImport struct {
-	Domain     attack.Domain `json:"domain"`
-	Version    string        `json:"version"`
-	Source     string        `json:"source"`
-	ImportDate string        `json:"import_date"`
-	Counts     attack.Counts `json:"counts"`
-	Removed    attack.Counts `json:"removed"`
-}
-
 // Import stores the catalogs in one transaction: either all of them are
 // stored or, on error, none is and the previous data stays as it was.
 // Two catalogs of the same domain in one call are refused.
-func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (ImportResult, error) {
-	var res ImportResult
+func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.ImportResult, error) {
+	var res attack.ImportResult
 	seen := map[attack.Domain]bool{}
 	for _, c := range cats {
 		if _, err := attack.ParseDomain(string(c.Domain)); err != nil || c.Domain == "" {
@@ -45,7 +27,7 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (ImportResu
 	}
 	now := s.Now().UTC().Format(time.RFC3339)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		res = ImportResult{}
+		res = attack.ImportResult{}
 		// A whole import is ~40 MB of pages: with the default 2 MB page cache
 		// SQLite spills them to the WAL mid-transaction and reads them back;
 		// and each INSERT keeps a statement journal, a temporary file unless
@@ -66,13 +48,13 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (ImportResu
 		return nil
 	})
 	if err != nil {
-		return ImportResult{}, err
+		return attack.ImportResult{}, err
 	}
 	return res, nil
 }
 
-func importCatalog(ctx context.Context, tx *sql.Tx, c *attack.Catalog, now string) (DomainImport, error) {
-	d := DomainImport{Domain: c.Domain, Version: c.Version, Source: c.Source, ImportDate: now, Counts: c.Counts()}
+func importCatalog(ctx context.Context, tx *sql.Tx, c *attack.Catalog, now string) (attack.DomainImport, error) {
+	d := attack.DomainImport{Domain: c.Domain, Version: c.Version, Source: c.Source, ImportDate: now, Counts: c.Counts()}
 	counts, _ := json.Marshal(d.Counts)
 	r, err := tx.ExecContext(ctx, `INSERT INTO imports(domain, version, source, imported_at, counts, removed)
 		VALUES (?, ?, ?, ?, ?, '{}')`, c.Domain, c.Version, c.Source, now, counts)

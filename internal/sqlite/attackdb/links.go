@@ -149,7 +149,7 @@ func (s *Store) Matrix(ctx context.Context, domain string) ([]attack.MatrixColum
 	if d == "" {
 		d = attack.Enterprise
 	}
-	tactics, _, err := s.ListTactics(ctx, ListOptions{Domain: string(d), Limit: MaxLimit})
+	tactics, _, err := s.ListTactics(ctx, attack.ListOptions{Domain: string(d), Limit: attack.MaxLimit})
 	if err != nil {
 		return nil, err
 	}

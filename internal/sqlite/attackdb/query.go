@@ -10,36 +10,6 @@ import (
 	"github.com/v2e/v2e/internal/attack"
 )
 
-// Page limits of the contract: limit defaults to 100 and is at most 1000.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
-// ListOptions selects a page of one kind of object.
-type ListOptions struct {
-	Offset int
-	Limit  int    // 0 means DefaultLimit; more than MaxLimit is cut to MaxLimit
-	Domain string // "", "enterprise", "enterprise-attack", "mobile", "ics"…; "" lists every domain
-	// IncludeRemoved lists objects that a later import no longer had.
-	IncludeRemoved bool
-}
-
-func (o ListOptions) normalize() (ListOptions, attack.Domain, error) {
-	if o.Offset < 0 {
-		return o, "", fmt.Errorf("%w: offset %d is negative", attack.ErrInvalidArgument, o.Offset)
-	}
-	if o.Limit < 0 {
-		return o, "", fmt.Errorf("%w: limit %d is negative", attack.ErrInvalidArgument, o.Limit)
-	}
-	if o.Limit == 0 {
-		o.Limit = DefaultLimit
-	}
-	o.Limit = min(o.Limit, MaxLimit)
-	d, err := attack.ParseDomain(o.Domain)
-	return o, d, err
-}
-
 // GetTechnique returns the technique or sub-technique with that id. With no
 // domain it prefers enterprise, then mobile, then ICS, and an object still
 // present over one a later import removed. It wraps attack.ErrNotFound.
@@ -79,37 +49,37 @@ func (s *Store) GetAsset(ctx context.Context, id, domain string) (attack.Asset, 
 
 // ListTechniques returns a page of techniques (sub-techniques included),
 // ordered by domain (enterprise, mobile, ICS) then id, and the total.
-func (s *Store) ListTechniques(ctx context.Context, o ListOptions) ([]attack.Technique, int, error) {
+func (s *Store) ListTechniques(ctx context.Context, o attack.ListOptions) ([]attack.Technique, int, error) {
 	return list[attack.Technique](ctx, s, attack.KindTechnique, o)
 }
 
 // ListTactics is ListTechniques for tactics.
-func (s *Store) ListTactics(ctx context.Context, o ListOptions) ([]attack.Tactic, int, error) {
+func (s *Store) ListTactics(ctx context.Context, o attack.ListOptions) ([]attack.Tactic, int, error) {
 	return list[attack.Tactic](ctx, s, attack.KindTactic, o)
 }
 
 // ListMitigations is ListTechniques for mitigations.
-func (s *Store) ListMitigations(ctx context.Context, o ListOptions) ([]attack.Mitigation, int, error) {
+func (s *Store) ListMitigations(ctx context.Context, o attack.ListOptions) ([]attack.Mitigation, int, error) {
 	return list[attack.Mitigation](ctx, s, attack.KindMitigation, o)
 }
 
 // ListSoftware is ListTechniques for software.
-func (s *Store) ListSoftware(ctx context.Context, o ListOptions) ([]attack.Software, int, error) {
+func (s *Store) ListSoftware(ctx context.Context, o attack.ListOptions) ([]attack.Software, int, error) {
 	return list[attack.Software](ctx, s, attack.KindSoftware, o)
 }
 
 // ListGroups is ListTechniques for groups.
-func (s *Store) ListGroups(ctx context.Context, o ListOptions) ([]attack.Group, int, error) {
+func (s *Store) ListGroups(ctx context.Context, o attack.ListOptions) ([]attack.Group, int, error) {
 	return list[attack.Group](ctx, s, attack.KindGroup, o)
 }
 
 // ListCampaigns is ListTechniques for campaigns.
-func (s *Store) ListCampaigns(ctx context.Context, o ListOptions) ([]attack.Campaign, int, error) {
+func (s *Store) ListCampaigns(ctx context.Context, o attack.ListOptions) ([]attack.Campaign, int, error) {
 	return list[attack.Campaign](ctx, s, attack.KindCampaign, o)
 }
 
 // ListAssets is ListTechniques for ICS assets.
-func (s *Store) ListAssets(ctx context.Context, o ListOptions) ([]attack.Asset, int, error) {
+func (s *Store) ListAssets(ctx context.Context, o attack.ListOptions) ([]attack.Asset, int, error) {
 	return list[attack.Asset](ctx, s, attack.KindAsset, o)
 }
 
@@ -144,8 +114,8 @@ func get[T any, P objectPtr[T]](ctx context.Context, s *Store, kind attack.Kind,
 	return objs[0], nil
 }
 
-func list[T any, P objectPtr[T]](ctx context.Context, s *Store, kind attack.Kind, o ListOptions) ([]T, int, error) {
-	o, d, err := o.normalize()
+func list[T any, P objectPtr[T]](ctx context.Context, s *Store, kind attack.Kind, o attack.ListOptions) ([]T, int, error) {
+	o, d, err := o.Normalize()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -192,23 +162,9 @@ func scan[T any, P objectPtr[T]](rows *sql.Rows) ([]T, error) {
 	return out, rows.Err()
 }
 
-// Metadata answers RPCGetAttackImportMetadata: totals over every domain
-// (distinct ids still present) and the latest import of each domain.
-type Metadata struct {
-	ImportDate       string         `json:"import_date"` // RFC 3339 of the latest import; "" before any
-	TotalTechniques  int            `json:"total_techniques"`
-	TotalTactics     int            `json:"total_tactics"`
-	TotalMitigations int            `json:"total_mitigations"`
-	TotalSoftware    int            `json:"total_software"`
-	TotalGroups      int            `json:"total_groups"`
-	TotalCampaigns   int            `json:"total_campaigns"`
-	TotalAssets      int            `json:"total_assets"`
-	Domains          []DomainImport `json:"domains"`
-}
-
 // Metadata returns the import metadata.
-func (s *Store) Metadata(ctx context.Context) (Metadata, error) {
-	m := Metadata{Domains: []DomainImport{}}
+func (s *Store) Metadata(ctx context.Context) (attack.Metadata, error) {
+	m := attack.Metadata{Domains: []attack.DomainImport{}}
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT kind, count(DISTINCT id) FROM objects WHERE present = 1 GROUP BY kind`)
 	if err != nil {
 		return m, fmt.Errorf("attackdb: metadata: %w", err)
@@ -241,16 +197,16 @@ func (s *Store) Metadata(ctx context.Context) (Metadata, error) {
 	return m, nil
 }
 
-func (s *Store) latestImports(ctx context.Context) ([]DomainImport, error) {
+func (s *Store) latestImports(ctx context.Context) ([]attack.DomainImport, error) {
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT domain, version, source, imported_at, counts, removed
 		FROM imports WHERE gen IN (SELECT max(gen) FROM imports GROUP BY domain) ORDER BY `+domainRank)
 	if err != nil {
 		return nil, fmt.Errorf("attackdb: metadata: %w", err)
 	}
 	defer rows.Close()
-	out := []DomainImport{}
+	out := []attack.DomainImport{}
 	for rows.Next() {
-		var d DomainImport
+		var d attack.DomainImport
 		var counts, removed []byte
 		if err := rows.Scan(&d.Domain, &d.Version, &d.Source, &d.ImportDate, &counts, &removed); err != nil {
 			return nil, fmt.Errorf("attackdb: metadata: %w", err)
