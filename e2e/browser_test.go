@@ -116,6 +116,53 @@ func saveFeed(t *testing.T, p *Platform, path string) int {
 	return len(feed.Vulnerabilities)
 }
 
+// waitImports waits until each catalogue that local serves has records
+// (meta imports them at startup) or meta's provider for it has stopped
+// (an import that failed: the browser check then names the cause), at most
+// d in all. Without meta's ETL tree nothing imports, so nothing is waited for.
+func waitImports(t *testing.T, p *Platform, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	lists := map[string]string{"cwe": "RPCListCWEs", "capec": "RPCListCAPECs", "attack": "RPCListAttackTechniques"}
+	for provider, method := range lists {
+		for {
+			var page struct{ Total int }
+			err := p.Call("local", method, map[string]any{"limit": 1}, &page)
+			if (err != nil && strings.Contains(err.Error(), "no handler found")) || (err == nil && page.Total > 0) {
+				break
+			}
+			var tree struct {
+				Providers []struct {
+					ID        string `json:"id"`
+					State     string `json:"state"`
+					LastError string `json:"last_error"`
+				} `json:"providers"`
+			}
+			if err := p.Call("meta", "RPCGetEtlTree", nil, &tree); err != nil {
+				t.Logf("no catalogue import to wait for: %v", err)
+				return
+			}
+			stopped := false
+			for _, pr := range tree.Providers {
+				if pr.ID == provider && (pr.State == "TERMINATED" || pr.State == "IDLE") {
+					stopped = true
+					if pr.LastError != "" {
+						t.Logf("provider %s stopped: %s", provider, pr.LastError)
+					}
+				}
+			}
+			if stopped {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Logf("%s still answers %d records (err %v) after %s", method, page.Total, err, d)
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
+
 type browserResult struct {
 	Name    string `json:"name"`
 	Status  string `json:"status"`
@@ -141,6 +188,8 @@ func TestBrowser(t *testing.T) {
 	if count.Count != n {
 		t.Fatalf("RPCCountCVEs = %d after saving the %d records of %s", count.Count, n, feed)
 	}
+
+	waitImports(t, p, 3*time.Minute)
 
 	shots := t.TempDir()
 	if os.Getenv("V2E_SCREENSHOTS") == "1" {

@@ -48,6 +48,14 @@ async function need(target, method, params = {}) {
   return env;
 }
 
+/** needImported skips when meta could not import a catalogue because local does not serve its import method yet. */
+async function needImported(provider, total) {
+  if (total > 0) return;
+  const tree = await call("meta", "RPCGetEtlTree");
+  const p = tree.payload?.providers?.find((x) => x.id === provider);
+  if (p?.last_error && /not served|no handler found/i.test(p.last_error)) throw new Skip(`the ${provider} catalogue is not imported: ${p.last_error}`);
+}
+
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
@@ -154,6 +162,9 @@ const checks = {
     await need("local", "RPCGetCWEByID", { cwe_id: "CWE-74" });
     await need("local", "RPCGetCAPECByID", { capec_id: "CAPEC-13" });
     await need("local", "RPCGetAttackTechniqueByID", { id: "T1562.003" });
+    for (const [prov, m] of [["cwe", "RPCListCWEs"], ["capec", "RPCListCAPECs"], ["attack", "RPCListAttackTechniques"]]) {
+      await needImported(prov, (await need("local", m, { limit: 1 })).payload?.total ?? 0);
+    }
     const hit = await call("local", "RPCSearchCVEs", { cwe_id: "CWE-74", limit: 1 });
     const id = hit.payload.cves[0].id;
     await page.goto(`${BASE}/cve/?id=${id}`);
@@ -170,6 +181,7 @@ const checks = {
   async cwe(page) {
     const list = await need("local", "RPCListCWEs", { offset: 0, limit: 1 });
     assert(list.retcode === 0, list.message);
+    await needImported("cwe", list.payload.total);
     assert(list.payload.total > 900, `only ${list.payload.total} CWEs stored`);
     await page.goto(`${BASE}/cwe/`);
     await page.getByTestId("cwe-row").first().waitFor({ timeout: TIMEOUT });
@@ -190,6 +202,7 @@ const checks = {
   async capec(page) {
     const list = await need("local", "RPCListCAPECs", { offset: 0, limit: 1 });
     assert(list.retcode === 0, list.message);
+    await needImported("capec", list.payload.total);
     assert(list.payload.total > 500, `only ${list.payload.total} CAPECs stored`);
     await page.goto(`${BASE}/capec/`);
     await page.getByTestId("capec-row").first().waitFor({ timeout: TIMEOUT });
@@ -202,6 +215,7 @@ const checks = {
 
   async attack(page) {
     const t = await need("local", "RPCListAttackTactics", { offset: 0, limit: 1, domain: "enterprise" });
+    await needImported("attack", t.payload?.total ?? 0);
     assert(t.retcode === 0 && t.payload.total >= 14, `enterprise tactics: ${t.message} ${t.payload?.total}`);
     await page.goto(`${BASE}/attack/`);
     await page.getByTestId("technique-cell").first().waitFor({ timeout: 40_000 });

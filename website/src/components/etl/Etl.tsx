@@ -9,6 +9,7 @@ import { Badge, Button, Card, Empty, Meter, PageTitle, Query, Stat, StateBadge, 
 import { formatDate, formatNumber } from "@/lib/format";
 import { useRPC, useRPCAction } from "@/lib/hooks";
 import { useSamples } from "@/lib/samples";
+import { ProgressBar, type Progress } from "@/components/jobs/Jobs";
 
 export interface Provider {
   id: string;
@@ -18,6 +19,8 @@ export interface Provider {
   errorCount?: number;
   permitsHeld?: number;
   lastCheckpoint?: string | null;
+  lastError?: string;
+  progress?: Progress;
   [k: string]: unknown;
 }
 
@@ -137,6 +140,16 @@ function ProviderNode({ p }: { p: Provider }) {
             <dd className="break-all font-mono">{p.lastCheckpoint || "—"}</dd>
           </div>
         </dl>
+        {p.progress && p.progress.total ? (
+          <div className="mt-2 text-xs">
+            <ProgressBar p={p.progress} label={`${p.id} progress`} />
+          </div>
+        ) : null}
+        {p.lastError && (
+          <p className="mt-2 break-words rounded bg-red-50 px-2 py-1 text-xs text-red-800" data-testid="provider-error">
+            {p.lastError}
+          </p>
+        )}
         <Button variant="ghost" className="mt-1 px-1 py-0.5 text-xs" aria-expanded={open} onClick={() => setOpen(!open)}>
           {open ? "Hide checkpoint history" : "Checkpoint history"}
         </Button>

@@ -22,7 +22,18 @@ export interface SessionStatus {
   storedCount?: number;
   errorCount?: number;
   errorMessage?: string;
-  progress?: { done?: number; total?: number; rate?: number; eta?: number | string; [k: string]: unknown };
+  progress?: Progress;
+}
+
+/** Progress as meta reports it; rate and eta are accepted under either name. */
+export interface Progress {
+  done?: number;
+  total?: number;
+  percent?: number;
+  rate?: number;
+  ratePerSecond?: number;
+  eta?: number | string;
+  etaSeconds?: number;
 }
 
 const STATUS = "RPCGetSessionStatus";
@@ -79,7 +90,7 @@ function Status() {
                   started {formatDate(s.createdAt)} · updated {formatDate(s.updatedAt)}
                 </span>
               </div>
-              <Progress s={s} />
+              <ProgressBar p={s.progress} fallbackDone={s.fetchedCount} />
               <div className="grid grid-cols-3 gap-3">
                 <Stat label="Fetched" value={formatNumber(s.fetchedCount)} testId="fetched" />
                 <Stat label="Stored" value={formatNumber(s.storedCount)} testId="stored" />
@@ -100,20 +111,23 @@ function Status() {
   );
 }
 
-function Progress({ s }: { s: SessionStatus }) {
-  const p = s.progress;
-  const pct = progressPercent(p?.done, p?.total);
+/** ProgressBar shows done/total, rate and ETA of a session or provider. */
+export function ProgressBar({ p, fallbackDone, label = "Session progress" }: { p?: Progress; fallbackDone?: number; label?: string }) {
+  const pct = progressPercent(p?.done, p?.total) ?? (p?.total ? p?.percent : undefined);
+  const rate = p?.rate ?? p?.ratePerSecond;
+  const eta = p?.eta ?? p?.etaSeconds;
+  const known = p?.total != null && p.total > 0;
   return (
     <div>
       <div className="mb-1 flex flex-wrap justify-between gap-2 text-sm text-slate-700" data-testid="progress">
         <span>
-          {formatNumber(p?.done ?? s.fetchedCount)} / {p?.total != null ? formatNumber(p.total) : "?"} {pct != null && `(${pct.toFixed(1)}%)`}
+          {formatNumber(p?.done ?? fallbackDone)} / {known ? formatNumber(p!.total) : "?"} {pct != null && `(${pct.toFixed(1)}%)`}
         </span>
         <span>
-          {p?.rate != null ? `${formatNumber(p.rate, 1)}/s` : "rate —"} · ETA {formatETA(p?.eta)}
+          {rate != null ? `${formatNumber(rate, 1)}/s` : "rate —"} · ETA {known ? formatETA(eta) : "—"}
         </span>
       </div>
-      <Meter value={pct} label="Session progress" />
+      <Meter value={pct} label={label} />
     </div>
   );
 }
