@@ -71,3 +71,14 @@ func TestMalformedJSONNamesLine(t *testing.T) {
 		t.Fatalf("want a line number, got %v", err)
 	}
 }
+
+// The config.json the project ships (and ./build.sh -r runs) is valid.
+func TestShippedConfigIsValid(t *testing.T) {
+	cfg, err := Load("../../config.json", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Broker.Processes) < 6 || cfg.Server.Address != "127.0.0.1:8080" {
+		t.Fatalf("%+v", cfg.Broker.Processes)
+	}
+}

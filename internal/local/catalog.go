@@ -31,21 +31,26 @@ type Assets struct {
 	CAPECStrictXSD bool
 }
 
-// resolve confines p (the default when p is empty) to the assets folder.
+// resolve confines p (the default when p is empty) to the assets folder. A
+// relative p names a file relative to the assets folder, or, as config.json
+// paths do, relative to the working directory (the config's folder).
 func (a Assets) resolve(p, def string) (string, error) {
 	if p == "" {
 		if def == "" {
 			return "", invalidf("path is required")
 		}
-		abs, err := filepath.Abs(def)
-		if err != nil {
-			return "", err
-		}
-		p = abs
+		p = def
 	}
 	root, err := filepath.Abs(a.Dir)
 	if err != nil {
 		return "", err
+	}
+	if !filepath.IsAbs(p) {
+		if abs, err := filepath.Abs(p); err == nil {
+			if full, err := assets.ConfinePath(root, abs); err == nil {
+				return full, nil
+			}
+		}
 	}
 	full, err := assets.ConfinePath(root, p)
 	if err != nil {
