@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,6 +52,8 @@ type Config struct {
 	Tokens       map[string]Token
 	Logger       *slog.Logger
 	Registry     *prometheus.Registry // default: a new registry with Go and process collectors
+	// Collectors are registered on Registry too (e.g. a PlatformCollector).
+	Collectors []prometheus.Collector
 }
 
 // Envelope is the body of every /restful/rpc answer.
@@ -98,6 +101,7 @@ func New(caller Caller, cfg Config) http.Handler {
 		cfg.Registry = prometheus.NewRegistry()
 		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
+	cfg.Registry.MustRegister(cfg.Collectors...)
 	h := &handler{cfg: cfg, caller: caller, log: cfg.Logger, m: newMetrics(cfg.Registry), static: staticHandler(cfg.StaticDir)}
 	for tok, t := range cfg.Tokens {
 		h.tokens = append(h.tokens, tokenEntry{hash: sha256.Sum256([]byte(tok)), Token: t})
@@ -159,8 +163,8 @@ func (h *handler) envelope(w http.ResponseWriter, status, retcode int, msg strin
 
 func (h *handler) rpc(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	method, retcode := "", 0
-	defer func() { h.m.observe(method, retcode, time.Since(start)) }()
+	method, target, retcode := "", "", 0
+	defer func() { h.m.observe(method, target, retcode, time.Since(start)) }()
 	if r.Method != http.MethodPost {
 		retcode = http.StatusMethodNotAllowed
 		w.Header().Set("Allow", "POST")
@@ -179,6 +183,7 @@ func (h *handler) rpc(w http.ResponseWriter, r *http.Request) {
 		h.envelope(w, retcode, retcode, fmt.Sprintf("Forbidden: this token may not call process %q", req.Target), nil)
 		return
 	}
+	target = req.Target
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RPCTimeout)
 	defer cancel()
 	payload, err := h.caller.CallRaw(ctx, req.Target, req.Method, req.Params)
@@ -197,6 +202,9 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request) (req rpcRequest
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return req, http.StatusRequestEntityTooLarge, fmt.Sprintf("Invalid request: body exceeds %d bytes", h.cfg.MaxBodyBytes)
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return req, http.StatusRequestTimeout, "Invalid request: body not received within the server's read timeout"
 		}
 		return req, http.StatusBadRequest, "Invalid request: cannot read body: " + err.Error()
 	}
@@ -262,13 +270,13 @@ func (h *handler) auth(next http.Handler) http.Handler {
 			}
 		}
 		if match == nil {
-			h.m.observe("", http.StatusUnauthorized, 0)
+			h.m.observe("", "", http.StatusUnauthorized, 0)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="v2e"`)
 			h.envelope(w, http.StatusUnauthorized, http.StatusUnauthorized, "Unauthorized: a valid bearer token is required", nil)
 			return
 		}
 		if !allowedEndpoint(match.Endpoints, r.URL.Path) {
-			h.m.observe("", http.StatusForbidden, 0)
+			h.m.observe("", "", http.StatusForbidden, 0)
 			h.envelope(w, http.StatusForbidden, http.StatusForbidden, fmt.Sprintf("Forbidden: this token may not use %s", r.URL.Path), nil)
 			return
 		}
@@ -314,49 +322,68 @@ func (h *handler) cors(next http.Handler) http.Handler {
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	targets  *prometheus.HistogramVec
 
+	methods, targetSeen labelSet
+}
+
+// maxLabels bounds the distinct method (and target) labels, so that clients
+// sending made-up names cannot grow the metrics without bound.
+const maxLabels = 256
+
+// labelSet admits the first maxLabels distinct values of a label; later new
+// values become "(other)".
+type labelSet struct {
 	mu   sync.Mutex
 	seen map[string]bool
 }
 
-// maxMethodLabels bounds the distinct method labels, so that clients sending
-// made-up method names cannot grow the metrics without bound.
-const maxMethodLabels = 256
-
-func (m *metrics) label(method string) string {
-	if method == "" {
+func (l *labelSet) label(v string) string {
+	if v == "" {
 		return "(invalid)"
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.seen[method] {
-		if len(m.seen) >= maxMethodLabels {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.seen[v] {
+		if len(l.seen) >= maxLabels {
 			return "(other)"
 		}
-		m.seen[method] = true
+		if l.seen == nil {
+			l.seen = make(map[string]bool)
+		}
+		l.seen[v] = true
 	}
-	return method
+	return v
 }
+
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
-		seen: make(map[string]bool),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "v2e_http_rpc_requests_total", Help: "Requests to /restful/rpc by method and retcode.",
 		}, []string{"method", "retcode"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "v2e_http_rpc_duration_seconds", Help: "Latency of /restful/rpc by method.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Name: "v2e_http_rpc_duration_seconds", Help: "Latency of /restful/rpc by method.", Buckets: latencyBuckets,
 		}, []string{"method"}),
+		targets: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "v2e_http_rpc_target_duration_seconds", Help: "Latency of /restful/rpc calls routed through the broker, by target process.", Buckets: latencyBuckets,
+		}, []string{"target"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency, m.targets)
 	return m
 }
 
-func (m *metrics) observe(method string, retcode int, d time.Duration) {
-	method = m.label(method)
+// observe counts one /restful/rpc request; d is 0 for requests refused
+// before routing (auth), target "" for requests never routed.
+func (m *metrics) observe(method, target string, retcode int, d time.Duration) {
+	method = m.methods.label(method)
 	m.requests.WithLabelValues(method, strconv.Itoa(retcode)).Inc()
-	if d > 0 {
-		m.latency.WithLabelValues(method).Observe(d.Seconds())
+	if d <= 0 {
+		return
+	}
+	m.latency.WithLabelValues(method).Observe(d.Seconds())
+	if target != "" {
+		m.targets.WithLabelValues(m.targetSeen.label(target)).Observe(d.Seconds())
 	}
 }
