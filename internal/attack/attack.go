@@ -196,8 +196,6 @@ type Relationship struct {
 	Description string `json:"description,omitempty"`
 	Created     string `json:"created,omitempty"`
 	Modified    string `json:"last_modified,omitempty"`
-	Present     bool   `json:"present"`
-	RemovedIn   string `json:"removed_in,omitempty"`
 }
 
 // Catalog is one workbook: one domain at one version.
