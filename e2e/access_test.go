@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/v2e/v2e/internal/apidoc"
 )
@@ -220,4 +225,354 @@ func TestAccessAuthAndCORS(t *testing.T) {
 	if hdr.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("unallowed origin POST got %q", hdr.Get("Access-Control-Allow-Origin"))
 	}
+}
+
+// badInput is one malformed request to /restful/rpc and the answer it must get.
+type badInput struct {
+	name    string
+	method  string // HTTP method; POST when empty
+	body    string
+	header  []string
+	status  int
+	retcode int
+	msg     string // the envelope's message contains it
+}
+
+func badInputCases() []badInput {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	deepObj := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
+	big := func(n int) string { return `{"method":"RPCNoSuch","params":{"p":"` + strings.Repeat("a", n) + `"}}` }
+	local := func(method, params string) string {
+		return `{"method":"` + method + `","target":"local","params":` + params + `}`
+	}
+	const (
+		notObject = "Invalid request: body must be a JSON object"
+		malformed = "Invalid request: malformed JSON"
+		noMethod  = "Invalid request: method is required"
+		noHandler = "no handler found for method: "
+		outside   = "outside the assets folder"
+	)
+	return []badInput{
+		// Not JSON, or not an object.
+		{name: "empty body", body: ``, status: 400, retcode: 400, msg: "Invalid request: empty body"},
+		{name: "blank body", body: " \n\t ", status: 400, retcode: 400, msg: "Invalid request: empty body"},
+		{name: "plain text", body: `hello`, status: 400, retcode: 400, msg: notObject},
+		{name: "null", body: `null`, status: 400, retcode: 400, msg: notObject},
+		{name: "true", body: `true`, status: 400, retcode: 400, msg: notObject},
+		{name: "number", body: `42`, status: 400, retcode: 400, msg: notObject},
+		{name: "string", body: `"RPCListProcesses"`, status: 400, retcode: 400, msg: notObject},
+		{name: "empty array", body: `[]`, status: 400, retcode: 400, msg: notObject},
+		{name: "array of requests", body: `[{"method":"RPCListProcesses"}]`, status: 400, retcode: 400, msg: notObject},
+		{name: "byte order mark", body: "\xef\xbb\xbf{\"method\":\"RPCListProcesses\"}", status: 400, retcode: 400, msg: notObject},
+		{name: "gzip bytes", body: "\x1f\x8b\x08\x00\x00\x00\x00\x00", header: []string{"Content-Encoding", "gzip"}, status: 400, retcode: 400, msg: notObject},
+		{name: "open brace", body: `{`, status: 400, retcode: 400, msg: malformed},
+		{name: "truncated", body: `{"method":"RPCListProcesses"`, status: 400, retcode: 400, msg: malformed},
+		{name: "trailing brace", body: `{"method":"RPCListProcesses"}}`, status: 400, retcode: 400, msg: malformed},
+		{name: "two objects", body: `{"method":"RPCListProcesses"} {"method":"RPCListProcesses"}`, status: 400, retcode: 400, msg: malformed},
+		{name: "unquoted key", body: `{method:"RPCListProcesses"}`, status: 400, retcode: 400, msg: malformed},
+		{name: "single quotes", body: `{'method':'RPCListProcesses'}`, status: 400, retcode: 400, msg: malformed},
+		{name: "trailing comma", body: `{"method":"RPCListProcesses",}`, status: 400, retcode: 400, msg: malformed},
+		{name: "comment", body: `{"method":"RPCListProcesses" /* hi */}`, status: 400, retcode: 400, msg: malformed},
+		{name: "NaN", body: local("RPCCountCVEs", `{"a":NaN}`), status: 400, retcode: 400, msg: malformed},
+		{name: "raw control character", body: "{\"method\":\"RPC\x01\"}", status: 400, retcode: 400, msg: malformed},
+		{name: "bad escape", body: `{"method":"RPC\q"}`, status: 400, retcode: 400, msg: malformed},
+		// Missing or mistyped method.
+		{name: "empty object", body: `{}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "params only", body: `{"params":{}}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method empty", body: `{"method":""}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method null", body: `{"method":null}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method number", body: `{"method":5}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method bool", body: `{"method":true}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method array", body: `{"method":["RPCListProcesses"]}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method object", body: `{"method":{"name":"RPCListProcesses"}}`, status: 400, retcode: 400, msg: noMethod},
+		{name: "method capitalised key", body: `{"Method":"RPCListProcesses"}`, status: 400, retcode: 400, msg: noMethod},
+		// Mistyped target and params.
+		{name: "target number", body: `{"method":"RPCListProcesses","target":5}`, status: 400, retcode: 400, msg: "Invalid request: target must be a string"},
+		{name: "target bool", body: `{"method":"RPCListProcesses","target":true}`, status: 400, retcode: 400, msg: "Invalid request: target must be a string"},
+		{name: "target array", body: `{"method":"RPCListProcesses","target":["local"]}`, status: 400, retcode: 400, msg: "Invalid request: target must be a string"},
+		{name: "target object", body: `{"method":"RPCListProcesses","target":{}}`, status: 400, retcode: 400, msg: "Invalid request: target must be a string"},
+		{name: "params array", body: `{"method":"RPCListProcesses","params":[1]}`, status: 400, retcode: 400, msg: "Invalid request: params must be a JSON object"},
+		{name: "params string", body: `{"method":"RPCListProcesses","params":"x"}`, status: 400, retcode: 400, msg: "Invalid request: params must be a JSON object"},
+		{name: "params number", body: `{"method":"RPCListProcesses","params":5}`, status: 400, retcode: 400, msg: "Invalid request: params must be a JSON object"},
+		{name: "params bool", body: `{"method":"RPCListProcesses","params":false}`, status: 400, retcode: 400, msg: "Invalid request: params must be a JSON object"},
+		// Accepted forms (controls): null params and target mean absent.
+		{name: "params null", body: `{"method":"RPCListProcesses","params":null}`, status: 200, retcode: 0, msg: "success"},
+		{name: "target null", body: `{"method":"RPCListProcesses","target":null}`, status: 200, retcode: 0, msg: "success"},
+		{name: "target empty", body: `{"method":"RPCListProcesses","target":""}`, status: 200, retcode: 0, msg: "success"},
+		{name: "duplicate method key", body: `{"method":"RPCNoSuch","method":"RPCListProcesses"}`, status: 200, retcode: 0, msg: "success"},
+		{name: "text/plain content type", body: `{"method":"RPCListProcesses"}`, header: []string{"Content-Type", "text/plain"}, status: 200, retcode: 0, msg: "success"},
+		// Unknown targets and methods.
+		{name: "unknown target", body: `{"method":"RPCx","target":"nowhere"}`, status: 200, retcode: 500, msg: `target process "nowhere" not found`},
+		{name: "target wrong case", body: `{"method":"RPCListProcesses","target":"BROKER"}`, status: 200, retcode: 500, msg: `target process "BROKER" not found`},
+		{name: "target path", body: `{"method":"RPCCountCVEs","target":"../local"}`, status: 200, retcode: 500, msg: `target process "../local" not found`},
+		{name: "unknown broker method", body: `{"method":"RPCNoSuch"}`, status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "unknown local method", body: `{"method":"RPCNoSuch","target":"local"}`, status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "unknown remote method", body: `{"method":"RPCNoSuch","target":"remote"}`, status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "unknown meta method", body: `{"method":"RPCNoSuch","target":"meta"}`, status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "unknown sysmon method", body: `{"method":"RPCNoSuch","target":"sysmon"}`, status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "access has no methods", body: `{"method":"RPCListProcesses","target":"access"}`, status: 200, retcode: 500, msg: noHandler + "RPCListProcesses"},
+		{name: "method of another process", body: `{"method":"RPCGetSysMetrics","target":"local"}`, status: 200, retcode: 500, msg: noHandler + "RPCGetSysMetrics"},
+		{name: "escaped newline in method", body: `{"method":"RPCList\nProcesses"}`, status: 200, retcode: 500, msg: noHandler + "RPCList\nProcesses"},
+		{name: "long method name", body: `{"method":"RPC` + strings.Repeat("x", 100000) + `"}`, status: 200, retcode: 500, msg: noHandler + "RPCxxx"},
+		// Invalid UTF-8: decoded as U+FFFD, never echoed as invalid JSON.
+		{name: "invalid utf-8 method", body: "{\"method\":\"RPC\xff\xfe\"}", status: 200, retcode: 500, msg: noHandler + "RPC\ufffd"},
+		{name: "invalid utf-8 param", body: local("RPCGetCVEByID", "{\"cve_id\":\"CVE-\xc3\x28\"}"), status: 200, retcode: 500, msg: "cve_id"},
+		{name: "invalid utf-8 key", body: local("RPCCountCVEs", "{\"\xff\":1}"), status: 200, retcode: 0, msg: "success"},
+		// Params of the wrong type or value, named by the service.
+		{name: "cve_id number", body: local("RPCGetCVEByID", `{"cve_id":5}`), status: 200, retcode: 500, msg: `field "cve_id"`},
+		{name: "cve_id missing", body: local("RPCGetCVEByID", `{}`), status: 200, retcode: 500, msg: "cve_id is required"},
+		{name: "cve_id malformed", body: local("RPCGetCVEByID", `{"cve_id":"CVE-XX-1"}`), status: 200, retcode: 500, msg: "cve_id"},
+		{name: "limit string", body: local("RPCListCVEs", `{"limit":"ten"}`), status: 200, retcode: 500, msg: `field "limit"`},
+		{name: "limit negative", body: local("RPCListCVEs", `{"limit":-1}`), status: 200, retcode: 500, msg: "limit"},
+		{name: "limit overflow", body: local("RPCListCVEs", `{"limit":1e400}`), status: 200, retcode: 500, msg: `field "limit"`},
+		{name: "cves not a list", body: local("RPCSaveCVEs", `{"cves":"x"}`), status: 200, retcode: 500, msg: `cves`},
+		{name: "permits without provider", body: `{"method":"RPCRequestPermits","params":{}}`, status: 200, retcode: 500, msg: "provider_id is required"},
+		{name: "permits zero", body: `{"method":"RPCRequestPermits","params":{"provider_id":"x","permit_count":0}}`, status: 200, retcode: 500, msg: "permit_count must be greater than 0"},
+		{name: "permits string", body: `{"method":"RPCRequestPermits","params":{"provider_id":"x","permit_count":"1"}}`, status: 200, retcode: 500, msg: `field "permit_count"`},
+		{name: "session id number", body: `{"method":"RPCStartSession","target":"meta","params":{"session_id":5}}`, status: 200, retcode: 500, msg: `field "session_id"`},
+		{name: "history string", body: `{"method":"RPCGetSysMetrics","target":"sysmon","params":{"history":"yes"}}`, status: 200, retcode: 500, msg: `field "history"`},
+		// Import paths outside the assets folder.
+		{name: "cwe path traversal", body: local("RPCImportCWEs", `{"path":"../../etc/passwd"}`), status: 200, retcode: 500, msg: outside},
+		{name: "cwe absolute path", body: local("RPCImportCWEs", `{"path":"/etc/passwd"}`), status: 200, retcode: 500, msg: outside},
+		{name: "cwe path through a folder", body: local("RPCImportCWEs", `{"path":"cwe/../../go.mod"}`), status: 200, retcode: 500, msg: outside},
+		{name: "capec path traversal", body: local("RPCImportCAPECs", `{"path":"../../../../etc/shadow"}`), status: 200, retcode: 500, msg: outside},
+		{name: "capec xsd traversal", body: local("RPCForceImportCAPECs", `{"xsd":"../../etc/passwd"}`), status: 200, retcode: 500, msg: outside},
+		{name: "path with NUL", body: local("RPCImportCWEs", `{"path":"cwe/\u0000x"}`), status: 200, retcode: 500, msg: "import path"},
+		{name: "url-encoded traversal", body: local("RPCImportCWEs", `{"path":"..%2f..%2fetc%2fpasswd"}`), status: 200, retcode: 500, msg: "import path"},
+		// Size and depth.
+		{name: "one byte over the limit", body: big(1 << 20), status: 413, retcode: 413, msg: "Invalid request: body exceeds 1048576 bytes"},
+		{name: "5 MiB body", body: big(5 << 20), status: 413, retcode: 413, msg: "Invalid request: body exceeds 1048576 bytes"},
+		{name: "just under the limit", body: big(1<<20 - 64), status: 200, retcode: 500, msg: noHandler + "RPCNoSuch"},
+		{name: "nesting past the decoder's depth", body: local("RPCCountCVEs", `{"a":`+deep(20000)+`}`), status: 400, retcode: 400, msg: "exceeded max depth"},
+		{name: "deep objects", body: local("RPCCountCVEs", `{"a":`+deepObj(10001)+`}`), status: 400, retcode: 400, msg: "exceeded max depth"},
+		{name: "nesting within depth", body: local("RPCCountCVEs", `{"a":`+deep(5000)+`}`), status: 200, retcode: 0, msg: "success"},
+		{name: "many keys", body: local("RPCCountCVEs", manyKeys(30000)), status: 200, retcode: 0, msg: "success"},
+		// Wrong HTTP method.
+		{name: "GET rpc", method: "GET", status: 405, retcode: 405, msg: "Invalid request: use POST"},
+		{name: "PUT rpc", method: "PUT", body: `{"method":"RPCListProcesses"}`, status: 405, retcode: 405, msg: "Invalid request: use POST"},
+		{name: "DELETE rpc", method: "DELETE", status: 405, retcode: 405, msg: "Invalid request: use POST"},
+		{name: "PATCH rpc", method: "PATCH", body: `{"method":"RPCListProcesses"}`, status: 405, retcode: 405, msg: "Invalid request: use POST"},
+	}
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i, i)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestAccessBadInput sends malformed requests (one platform, many rows),
+// slow-loris headers and bodies alongside, and then checks that every
+// service still answers and none was restarted.
+func TestAccessBadInput(t *testing.T) {
+	p := Start(t, DefaultConfig(t))
+	slow := startSlowLoris(t, p.URL)
+	cases := badInputCases()
+	if len(cases) < 50 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, c := range cases {
+		method := c.method
+		if method == "" {
+			method = http.MethodPost
+		}
+		status, _, raw := httpDo(t, method, p.URL+"/restful/rpc", c.body, c.header...)
+		checkEnvelope(t, c.name, status, raw, c.status, c.retcode, c.msg)
+		if !utf8.Valid(raw) {
+			t.Errorf("%s: answer is not valid UTF-8", c.name)
+		}
+	}
+	rawCases := []struct {
+		name, request   string
+		status, retcode int
+		msg             string
+	}{
+		{"content-length over the limit", "POST /restful/rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n{}", 413, 413, "body exceeds 1048576 bytes"},
+		{"body shorter than content-length", "POST /restful/rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"method\":\"RPCListProcesses\"}", 400, 400, "Invalid request: cannot read body"},
+		{"chunked over the limit", "POST /restful/rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("100000\r\n"+strings.Repeat("a", 0x100000)+"\r\n", 2) + "0\r\n\r\n", 413, 413, "body exceeds 1048576 bytes"},
+		{"bad chunk encoding", "POST /restful/rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400, 400, "Invalid request: cannot read body"},
+		{"path traversal in URL", "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 0, 0, ""},
+	}
+	for _, c := range rawCases {
+		status, body := rawHTTP(t, p.URL, c.request, true)
+		if c.status == 0 { // a file outside static_dir must never be served
+			if strings.Contains(body, "root:") {
+				t.Errorf("%s: served /etc/passwd", c.name)
+			}
+			continue
+		}
+		checkEnvelope(t, c.name, status, []byte(body), c.status, c.retcode, c.msg)
+	}
+	slow.check(t)
+	checkAllRunning(t, p)
+}
+
+// checkAllRunning fails unless every process is running, none restarted,
+// and each service answers a request.
+func checkAllRunning(t *testing.T, p *Platform) {
+	t.Helper()
+	var list struct {
+		Processes []struct {
+			ID, Status string
+			Restarts   int
+		}
+	}
+	p.MustCall("broker", "RPCListProcesses", nil, &list)
+	if len(list.Processes) != 5 {
+		t.Errorf("%d processes", len(list.Processes))
+	}
+	for _, pr := range list.Processes {
+		if pr.Status != "running" || pr.Restarts != 0 {
+			t.Errorf("after bad input: %+v", pr)
+		}
+	}
+	p.MustCall("local", "RPCCountCVEs", nil, nil)
+	p.MustCall("meta", "RPCGetSessionStatus", nil, nil)
+	p.MustCall("sysmon", "RPCGetSysMetrics", nil, nil)
+	_, env := p.Post(`{"method":"RPCNoSuch","target":"remote"}`)
+	if !strings.Contains(env.Message, "no handler found") {
+		t.Errorf("remote: %+v", env)
+	}
+}
+
+// rawHTTP writes request on a new connection and reads one response.
+func rawHTTP(t *testing.T, base, request string, closeWrite bool) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	go func() { // the server may answer before it has read everything
+		io.WriteString(conn, request)
+		if closeWrite {
+			conn.(*net.TCPConn).CloseWrite()
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Errorf("reading the answer: %v", err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// slowLoris holds connections that send their request too slowly.
+type slowLoris struct {
+	headers []net.Conn // send half a header, then nothing
+	bodies  chan slowResult
+	started time.Time
+}
+
+type slowResult struct {
+	name    string
+	status  int
+	body    string
+	err     error
+	elapsed time.Duration
+}
+
+const slowHeaderConns = 100
+
+// startSlowLoris opens slowHeaderConns connections that never finish their
+// headers, one request whose body stalls half way, and one whose body
+// trickles in slowly but completely (which must succeed).
+func startSlowLoris(t *testing.T, base string) *slowLoris {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "http://")
+	s := &slowLoris{bodies: make(chan slowResult, 2), started: time.Now()}
+	for range slowHeaderConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, "POST /restful/rpc HTTP/1.1\r\nHost: x\r\nContent-Le")
+		s.headers = append(s.headers, c)
+	}
+	body := `{"method":"RPCListProcesses"}`
+	head := fmt.Sprintf("POST /restful/rpc HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body))
+	go s.send(addr, "stalled body", head, body[:10], 0)
+	go s.send(addr, "trickled body", head, body, 40*time.Millisecond)
+	return s
+}
+
+// send writes head, then body a byte every gap (all at once when gap is 0,
+// and then stalls), and reads the answer.
+func (s *slowLoris) send(addr, name, head, body string, gap time.Duration) {
+	r := slowResult{name: name}
+	start := time.Now()
+	defer func() { r.elapsed = time.Since(start); s.bodies <- r }()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		r.err = err
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(40 * time.Second))
+	io.WriteString(c, head)
+	if gap == 0 {
+		io.WriteString(c, body)
+	}
+	for i := 0; gap > 0 && i < len(body); i++ {
+		time.Sleep(gap)
+		if _, err := c.Write([]byte{body[i]}); err != nil {
+			r.err = err
+			return
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		r.err = err
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r.status, r.body = resp.StatusCode, string(b)
+}
+
+// check waits for the slow requests' answers and for the server to drop
+// every connection that never finished its headers.
+func (s *slowLoris) check(t *testing.T) {
+	t.Helper()
+	for range 2 {
+		r := <-s.bodies
+		if r.err != nil {
+			t.Errorf("%s: %v after %s", r.name, r.err, r.elapsed)
+			continue
+		}
+		switch r.name {
+		case "stalled body":
+			checkEnvelope(t, r.name, r.status, []byte(r.body), 408, 408, "body not received within")
+		case "trickled body":
+			checkEnvelope(t, r.name, r.status, []byte(r.body), 200, 0, "success")
+		}
+		t.Logf("%s answered after %s", r.name, r.elapsed.Round(time.Millisecond))
+	}
+	dropped := 0
+	for _, c := range s.headers {
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		// net/http answers a plain 400 and closes: there is no request to
+		// answer with an envelope.
+		b, err := io.ReadAll(c)
+		if err == nil && (len(b) == 0 || strings.HasPrefix(string(b), "HTTP/1.1 400 ")) {
+			dropped++
+		} else if !errors.Is(err, os.ErrDeadlineExceeded) && err != nil {
+			dropped++ // reset by the server
+		}
+	}
+	if dropped != len(s.headers) {
+		t.Errorf("server dropped %d of %d connections with unfinished headers", dropped, len(s.headers))
+	}
+	t.Logf("slow-loris connections dropped within %s", time.Since(s.started).Round(time.Millisecond))
 }
