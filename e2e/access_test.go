@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -575,4 +577,167 @@ func (s *slowLoris) check(t *testing.T) {
 		t.Errorf("server dropped %d of %d connections with unfinished headers", dropped, len(s.headers))
 	}
 	t.Logf("slow-loris connections dropped within %s", time.Since(s.started).Round(time.Millisecond))
+}
+
+// TestAccessGracefulShutdown stops the platform while a slow request (a CWE
+// import) is in flight: access stops taking connections, the request
+// finishes through the broker, and every process stops without a kill.
+func TestAccessGracefulShutdown(t *testing.T) {
+	cfg := DefaultConfig(t)
+	cfg["broker"].(map[string]any)["stop_timeout_seconds"] = 40
+	cfg["access"].(map[string]any)["shutdown_timeout_seconds"] = 30
+	p := Start(t, cfg)
+	type answer struct {
+		status int
+		env    Envelope
+		err    error
+		at     time.Time
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var a answer
+		defer func() { a.at = time.Now(); done <- a }()
+		resp, err := http.Post(p.URL+"/restful/rpc", "application/json", strings.NewReader(`{"method":"RPCImportCWEs","target":"local"}`))
+		if err != nil {
+			a.err = err
+			return
+		}
+		defer resp.Body.Close()
+		a.status = resp.StatusCode
+		a.err = json.NewDecoder(resp.Body).Decode(&a.env)
+	}()
+	p.Eventually(20*time.Second, "the import in flight", func() bool {
+		var st struct{ Pending int }
+		return p.Call("broker", "RPCGetMessageStats", nil, &st) == nil && st.Pending >= 1
+	})
+	signalled := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.Eventually(10*time.Second, "new connections refused", func() bool {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(p.URL, "http://"), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	a := <-done
+	if err := p.Stop(); err != nil {
+		t.Fatalf("broker exit: %v", err)
+	}
+	if a.err != nil || a.status != 200 || a.env.Retcode != 0 || !strings.Contains(string(a.env.Payload), `"count":964`) {
+		t.Fatalf("in-flight import: %v %d %+v (payload %.200s)", a.err, a.status, a.env, a.env.Payload)
+	}
+	if !a.at.After(signalled) {
+		t.Fatal("the import answered before the signal: nothing was in flight")
+	}
+	t.Logf("import answered %s after SIGTERM", a.at.Sub(signalled).Round(time.Millisecond))
+	out := p.Output()
+	if !strings.Contains(out, "all processes stopped") || strings.Contains(out, "killing it") || strings.Contains(out, "did not stop on SIGTERM") {
+		t.Fatalf("unclean stop:\n%s", out)
+	}
+}
+
+// metricValue returns the value of the sample series (name with labels, as
+// printed) in a Prometheus text exposition.
+func metricValue(text, series string) (float64, bool) {
+	for line := range strings.SplitSeq(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+func scrape(t *testing.T, p *Platform) (string, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	status, _, raw := httpDo(t, "GET", p.URL+"/metrics", "")
+	if status != 200 {
+		t.Fatalf("/metrics: %d %.300s", status, raw)
+	}
+	return string(raw), time.Since(start)
+}
+
+// TestAccessMetrics checks the platform figures /metrics gathers at scrape
+// time, a restart showing up, and a frozen source being skipped.
+func TestAccessMetrics(t *testing.T) {
+	p := Start(t, DefaultConfig(t))
+	p.MustCall("local", "RPCCountCVEs", nil, nil)
+	var procs struct {
+		Processes []struct {
+			ID  string
+			PID int
+		}
+	}
+	p.MustCall("broker", "RPCListProcesses", nil, &procs)
+	pids := map[string]int{}
+	for _, pr := range procs.Processes {
+		pids[pr.ID] = pr.PID
+	}
+	text, _ := scrape(t, p)
+	want := map[string]func(float64) bool{
+		`v2e_http_rpc_requests_total{method="RPCCountCVEs",retcode="0"}`:     func(v float64) bool { return v == 1 },
+		`v2e_http_rpc_target_duration_seconds_count{target="local"}`:         func(v float64) bool { return v == 1 },
+		`v2e_broker_messages_total{kind="request",process="access"}`:         func(v float64) bool { return v >= 2 },
+		`v2e_broker_messages_total{kind="event",process="local"}`:            func(v float64) bool { return v >= 1 },
+		`v2e_broker_pending_requests`:                                        func(v float64) bool { return v >= 0 },
+		`v2e_process_restarts_total{process="sysmon"}`:                       func(v float64) bool { return v == 0 },
+		`v2e_process_up{process="local",status="running"}`:                   func(v float64) bool { return v == 1 },
+		`v2e_kernel_metric{field="total_permits"}`:                           func(v float64) bool { return v == 10 },
+		`v2e_kernel_metric{field="available_permits"}`:                       func(v float64) bool { return v == 10 },
+		`v2e_etl_provider_state{provider="cve",state="IDLE"}`:                func(v float64) bool { return v == 1 },
+		`v2e_etl_provider_processed_total{provider="cve"}`:                   func(v float64) bool { return v == 0 },
+		`v2e_session_active{data_type="",state=""}`:                          func(v float64) bool { return v == 0 },
+		`v2e_scrape_source_up{method="RPCGetMessageStats",target="broker"}`:  func(v float64) bool { return v == 1 },
+		`v2e_scrape_source_up{method="RPCListProcesses",target="broker"}`:    func(v float64) bool { return v == 1 },
+		`v2e_scrape_source_up{method="RPCGetKernelMetrics",target="broker"}`: func(v float64) bool { return v == 1 },
+		`v2e_scrape_source_up{method="RPCGetSessionStatus",target="meta"}`:   func(v float64) bool { return v == 1 },
+		`v2e_scrape_source_up{method="RPCGetEtlTree",target="meta"}`:         func(v float64) bool { return v == 1 },
+	}
+	for series, ok := range want {
+		if v, found := metricValue(text, series); !found || !ok(v) {
+			t.Errorf("%s: %v (found %v)", series, v, found)
+		}
+	}
+	if _, found := metricValue(text, `v2e_broker_target_p99_latency_ms{target="local"}`); !found {
+		t.Error("no p99 latency for target local")
+	}
+
+	// A restart shows up.
+	if err := syscall.Kill(pids["sysmon"], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.Eventually(20*time.Second, "sysmon restart counted", func() bool {
+		text, _ := scrape(t, p)
+		v, _ := metricValue(text, `v2e_process_restarts_total{process="sysmon"}`)
+		up, _ := metricValue(text, `v2e_process_up{process="sysmon",status="running"}`)
+		return v == 1 && up == 1
+	})
+
+	// A frozen meta is skipped after the scrape timeout; the rest answers.
+	if err := syscall.Kill(pids["meta"], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	text, took := scrape(t, p)
+	if err := syscall.Kill(pids["meta"], syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for series, wantV := range map[string]float64{
+		`v2e_scrape_source_up{method="RPCGetEtlTree",target="meta"}`:       0,
+		`v2e_scrape_source_up{method="RPCGetSessionStatus",target="meta"}`: 0,
+		`v2e_scrape_source_up{method="RPCListProcesses",target="broker"}`:  1,
+	} {
+		if v, found := metricValue(text, series); !found || v != wantV {
+			t.Errorf("meta frozen: %s = %v (found %v), want %v", series, v, found, wantV)
+		}
+	}
+	if strings.Contains(text, "v2e_etl_provider_state") {
+		t.Error("provider states from a frozen meta")
+	}
+	if took > 10*time.Second {
+		t.Errorf("scrape with meta frozen took %s", took)
+	}
+	t.Logf("scrape with meta frozen took %s", took.Round(time.Millisecond))
 }
