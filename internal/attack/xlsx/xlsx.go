@@ -31,7 +31,7 @@ import (
 var objectHeaders = []string{"ID", "STIX ID", "name", "description", "url", "created", "last modified", "domain", "version"}
 
 // MaxUnzipSize caps the unzipped size of a workbook (the v18.1 enterprise
-// export unzips to 24 MB). excelize allocates each part's declared size up
+// export unzips to 24 MB). excelize reserves each part's declared size up
 // front, so without a cap a corrupt zip header can ask for gigabytes.
 const MaxUnzipSize = 128 << 20
 

@@ -331,3 +331,30 @@ func FuzzLoadReader(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadHugeDeclaredSize claims in the zip directory that styles.xml
+// unzips to 3 GiB: excelize would allocate that up front; the loader's
+// MaxUnzipSize refuses the file instead.
+func TestLoadHugeDeclaredSize(t *testing.T) {
+	b := sample(t, ics18, 13)
+	name := []byte("xl/styles.xml")
+	found := false
+	for i := 0; i+46 < len(b); i++ {
+		if !bytes.Equal(b[i:i+4], []byte{0x50, 0x4b, 0x01, 0x02}) { // central directory header
+			continue
+		}
+		n := int(b[i+28]) | int(b[i+29])<<8
+		if i+46+n <= len(b) && bytes.Equal(b[i+46:i+46+n], name) {
+			copy(b[i+24:i+28], []byte{0x00, 0x00, 0x00, 0xc0}) // 3 GiB
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no central directory entry for xl/styles.xml in the sample")
+	}
+	_, err := LoadReader(bytes.NewReader(b), "ics-attack-v18.1.xlsx")
+	if !errors.Is(err, attack.ErrWorkbook) || !strings.Contains(err.Error(), "ics-attack-v18.1.xlsx") {
+		t.Fatalf("err = %v, want a workbook error naming the file", err)
+	}
+	t.Log(err)
+}
