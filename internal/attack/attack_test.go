@@ -53,6 +53,8 @@ func TestListOptionsNormalize(t *testing.T) {
 		{ListOptions{Offset: -1}, 0, "", true},
 		{ListOptions{Limit: -1}, 0, "", true},
 		{ListOptions{Domain: "pre"}, 0, "", true},
+		{ListOptions{Tactic: "ta0002"}, DefaultLimit, "", false},
+		{ListOptions{Tactic: "T1059"}, 0, "", true},
 	}
 	for _, tt := range tests {
 		got, d, err := tt.in.Normalize()

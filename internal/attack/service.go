@@ -3,6 +3,7 @@ package attack
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Page limits of the contract: limit defaults to 100 and is at most 1000.
@@ -18,6 +19,9 @@ type ListOptions struct {
 	Domain string // "", "enterprise", "enterprise-attack", "mobile", "ics"…; "" lists every domain
 	// IncludeRemoved lists objects that a later import no longer had.
 	IncludeRemoved bool
+	// Tactic keeps the techniques (and sub-techniques) of one tactic id
+	// (TA0002); only ListTechniques honours it, the other lists refuse it.
+	Tactic string
 }
 
 // Normalize applies the defaults and limits and parses the domain. A
@@ -33,6 +37,13 @@ func (o ListOptions) Normalize() (ListOptions, Domain, error) {
 		o.Limit = DefaultLimit
 	}
 	o.Limit = min(o.Limit, MaxLimit)
+	if o.Tactic != "" {
+		id, err := NormalizeID(o.Tactic)
+		if err != nil || !strings.HasPrefix(id, "TA") {
+			return o, "", fmt.Errorf("%w: tactic %q is not a tactic id like TA0002", ErrInvalidArgument, o.Tactic)
+		}
+		o.Tactic = id
+	}
 	d, err := ParseDomain(o.Domain)
 	return o, d, err
 }

@@ -338,6 +338,20 @@ func listPages(t *testing.T, s *Store) {
 			t.Errorf("%+v: %d items from %s, total %d; want %d from %s, total %d", tt.opts, len(got), first, total, tt.wantLen, tt.first, tt.wantTotal)
 		}
 	}
+	// Techniques of one tactic, counted from the catalog.
+	wantExec := 0
+	for _, te := range catalog(t, enterprise18).Techniques {
+		if slices.Contains(te.TacticIDs, "TA0002") {
+			wantExec++
+		}
+	}
+	exec, total, err := s.ListTechniques(ctx, attack.ListOptions{Domain: "enterprise", Tactic: "ta0002", Limit: attack.MaxLimit})
+	if err != nil || total != wantExec || len(exec) != wantExec || !slices.Contains(exec[0].TacticIDs, "TA0002") {
+		t.Errorf("Execution techniques: %d of %d, err %v; want %d", len(exec), total, err, wantExec)
+	}
+	if _, _, err := s.ListGroups(ctx, attack.ListOptions{Tactic: "TA0002"}); !errors.Is(err, attack.ErrInvalidArgument) {
+		t.Errorf("groups by tactic: err = %v", err)
+	}
 	if _, _, err := s.ListGroups(ctx, attack.ListOptions{Offset: -1}); !errors.Is(err, attack.ErrInvalidArgument) {
 		t.Errorf("negative offset: err = %v", err)
 	}

@@ -121,6 +121,13 @@ func list[T any, P objectPtr[T]](ctx context.Context, s *Store, kind attack.Kind
 	}
 	where := ` FROM objects WHERE kind = ? AND (? = '' OR domain = ?) AND (? OR present = 1)`
 	args := []any{kind, d, d, o.IncludeRemoved}
+	if o.Tactic != "" {
+		if kind != attack.KindTechnique {
+			return nil, 0, fmt.Errorf("%w: a tactic filter applies to techniques, not to %s", attack.ErrInvalidArgument, kind)
+		}
+		where += ` AND id IN (SELECT technique_id FROM technique_tactics tt WHERE tt.domain = objects.domain AND tt.tactic_id = ?)`
+		args = append(args, o.Tactic)
+	}
 	var total int
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("attackdb: count %s: %w", kind, err)
