@@ -144,7 +144,7 @@ func waitImports(t *testing.T, p *Platform, d time.Duration) {
 			}
 			stopped := false
 			for _, pr := range tree.Providers {
-				if pr.ID == provider && (pr.State == "TERMINATED" || pr.State == "IDLE") {
+				if pr.ID == provider && pr.State == "TERMINATED" {
 					stopped = true
 					if pr.LastError != "" {
 						t.Logf("provider %s stopped: %s", provider, pr.LastError)
@@ -180,6 +180,7 @@ func TestBrowser(t *testing.T) {
 	feed := filepath.Join(repoRoot, "assets", "nvd", "nvdcve-2.0-2026.json")
 	cfg := DefaultConfig(t)
 	cfg["remote"] = map[string]any{"nvd_base_url": startNVDServer(t, feed)}
+	cfg["meta"] = map[string]any{"startup_imports": true} // the real catalogues, as a user gets them
 	p := Start(t, cfg)
 
 	n := saveFeed(t, p, feed)
