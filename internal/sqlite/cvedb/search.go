@@ -219,7 +219,32 @@ func filters(q *cve.SearchQuery) []filter {
 	if q.KEV != nil {
 		fs = append(fs, columnFilter("kev", " = ?", *q.KEV))
 	}
-	return fs
+	return mergeLinks(fs)
+}
+
+// mergeLinks turns several link-table filters into one over the
+// intersection of their keys, so that SQLite seeks table rows only for keys
+// that pass all of them (otherwise it drives from one key list, such as every
+// record holding a common word, and tests the others row by row).
+func mergeLinks(fs []filter) []filter {
+	var links, out []filter
+	for _, f := range fs {
+		if f.keys != "" {
+			links = append(links, f)
+		} else {
+			out = append(out, f)
+		}
+	}
+	if len(links) < 2 {
+		return fs
+	}
+	var keys []string
+	var args []any
+	for _, l := range links {
+		keys = append(keys, l.keys)
+		args = append(args, l.args...)
+	}
+	return append([]filter{linkFilter(strings.Join(keys, " INTERSECT "), args...)}, out...)
 }
 
 func placeholders(n int) string {
