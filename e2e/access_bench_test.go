@@ -1,0 +1,382 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The access load benchmarks store the 1,069 records of the bundled 2026 NVD
+// feed through RPCSaveCVEs, then call RPCGetCVEByID (target local) over
+// loopback. Each run is bounded: a fixed number of requests, whatever b.N
+// says (one run takes several seconds, so the framework stops at b.N = 1).
+//
+//	go test -run '^$' -bench BenchmarkAccessLoad -benchtime 1x ./e2e
+//
+// V2E_LOAD_RATE and V2E_LOAD_REQUESTS override the rate run's defaults.
+var (
+	loadRate     = envInt("V2E_LOAD_RATE", 2000)      // requests per second, open loop
+	loadRequests = envInt("V2E_LOAD_REQUESTS", 10000) // per rate run: 5 s at loadRate
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+const (
+	loadWorkers     = 64   // connections of the rate run
+	loadConns       = 1000 // connections of the concurrency run
+	loadPerConn     = 10   // requests per connection per round
+	loadConcRounds  = 2    // rounds of the concurrency run (RSS after each)
+	loadCallTimeout = 30 * time.Second
+)
+
+// loadPlatform is a platform started for a benchmark (the harness's Start
+// takes a *testing.T).
+type loadPlatform struct {
+	url string
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+func startLoadPlatform(b *testing.B) *loadPlatform {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	proc := func(id string) map[string]any {
+		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": true, "max_restarts": -1}
+	}
+	cfg := map[string]any{
+		"server": map[string]any{"address": addr},
+		"broker": map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8,
+			"processes": []any{proc("access"), proc("local"), proc("remote"), proc("meta"), proc("sysmon")}},
+		"logging": map[string]any{"level": "warn"},
+		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out")},
+		"meta":    map[string]any{"startup_imports": false},
+		"remote":  map[string]any{"nvd_base_url": "http://127.0.0.1:9/rest/json/cves/2.0"},
+		"assets":  map[string]any{"dir": filepath.Join(repoRoot, "assets")},
+	}
+	dir := b.TempDir()
+	data, _ := json.Marshal(cfg)
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	lp := &loadPlatform{url: "http://" + addr, out: &syncBuffer{}}
+	lp.cmd = exec.Command(filepath.Join(binDir, "broker"), path)
+	lp.cmd.Stdout, lp.cmd.Stderr = lp.out, lp.out
+	if err := lp.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		lp.stop()
+		if b.Failed() {
+			b.Logf("platform output:\n%s", lp.out.String())
+		}
+	})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var l struct{ Processes []struct{ Status string } }
+		err := lp.call("broker", "RPCListProcesses", nil, &l)
+		if err == nil && len(l.Processes) == 5 && !slices.ContainsFunc(l.Processes, func(p struct{ Status string }) bool { return p.Status != "running" }) {
+			return lp
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("platform not up: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (lp *loadPlatform) call(target, method string, params, out any) error {
+	body, _ := json.Marshal(map[string]any{"method": method, "target": target, "params": params})
+	resp, err := http.Post(lp.url+"/restful/rpc", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var env Envelope
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		return err
+	}
+	if env.Retcode != 0 {
+		return fmt.Errorf("%s on %s: retcode %d: %s", method, target, env.Retcode, env.Message)
+	}
+	if out != nil {
+		return json.Unmarshal(env.Payload, out)
+	}
+	return nil
+}
+
+func (lp *loadPlatform) stop() {
+	if lp.cmd.ProcessState != nil || lp.cmd.Process == nil {
+		return
+	}
+	_ = lp.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = lp.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = lp.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// storeFeed saves the 2026 feed in chunks of 100 (bodies stay under 1 MiB)
+// and returns one RPCGetCVEByID body per record.
+func (lp *loadPlatform) storeFeed(b *testing.B) [][]byte {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "assets", "nvd", "nvdcve-2.0-2026.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var feed struct {
+		Vulnerabilities []struct {
+			CVE json.RawMessage `json:"cve"`
+		} `json:"vulnerabilities"`
+	}
+	if err := json.Unmarshal(data, &feed); err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]json.RawMessage, len(feed.Vulnerabilities))
+	bodies := make([][]byte, len(recs))
+	for i, v := range feed.Vulnerabilities {
+		recs[i] = v.CVE
+		var id struct{ ID string }
+		if err := json.Unmarshal(v.CVE, &id); err != nil {
+			b.Fatal(err)
+		}
+		bodies[i], _ = json.Marshal(map[string]any{"method": "RPCGetCVEByID", "target": "local", "params": map[string]string{"cve_id": id.ID}})
+	}
+	for i := 0; i < len(recs); i += 100 {
+		if err := lp.call("local", "RPCSaveCVEs", map[string]any{"cves": recs[i:min(i+100, len(recs))]}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n struct{ Count int }
+	if err := lp.call("local", "RPCCountCVEs", nil, &n); err != nil || n.Count != len(recs) {
+		b.Fatalf("stored %d of %d: %v", n.Count, len(recs), err)
+	}
+	return bodies
+}
+
+// accessRSS is access's resident set in bytes, as sysmon reports it.
+func (lp *loadPlatform) accessRSS(b *testing.B) float64 {
+	b.Helper()
+	var m struct {
+		Processes []struct {
+			ID  string
+			RSS float64
+		}
+	}
+	if err := lp.call("sysmon", "RPCGetSysMetrics", nil, &m); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range m.Processes {
+		if p.ID == "access" {
+			return p.RSS
+		}
+	}
+	b.Fatal("sysmon lists no access process")
+	return 0
+}
+
+// checkNoRestarts fails b when a process is not running or was restarted.
+func (lp *loadPlatform) checkNoRestarts(b *testing.B) {
+	b.Helper()
+	var l struct {
+		Processes []struct {
+			ID, Status string
+			Restarts   int
+		}
+	}
+	if err := lp.call("broker", "RPCListProcesses", nil, &l); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range l.Processes {
+		if p.Status != "running" || p.Restarts != 0 {
+			b.Errorf("after the load: %+v", p)
+		}
+	}
+}
+
+// loadStats gathers the latencies and errors of a run.
+type loadStats struct {
+	mu      sync.Mutex
+	lat     []time.Duration
+	errs    int
+	lastErr error
+}
+
+func (s *loadStats) add(d time.Duration, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.errs++
+		s.lastErr = err
+		return
+	}
+	s.lat = append(s.lat, d)
+}
+
+func (s *loadStats) pct(p float64) float64 {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	slices.Sort(s.lat)
+	i := min(len(s.lat)-1, int(p*float64(len(s.lat))))
+	return float64(s.lat[i]) / float64(time.Millisecond)
+}
+
+func (s *loadStats) report(b *testing.B, elapsed time.Duration) {
+	total := len(s.lat) + s.errs
+	b.ReportMetric(s.pct(0.50), "p50-ms")
+	b.ReportMetric(s.pct(0.99), "p99-ms")
+	b.ReportMetric(s.pct(0.999), "p99.9-ms")
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(s.errs), "errors")
+	if s.errs > 0 {
+		b.Errorf("%d of %d requests failed; last: %v", s.errs, total, s.lastErr)
+	}
+}
+
+// getCVE sends one RPCGetCVEByID body and checks the answer.
+func getCVE(c *http.Client, url string, body []byte) error {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 || !bytes.HasPrefix(raw, []byte(`{"retcode":0,`)) {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, raw)
+	}
+	return nil
+}
+
+func loadClient(conns int) *http.Client {
+	return &http.Client{Timeout: loadCallTimeout, Transport: &http.Transport{
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute,
+	}}
+}
+
+// BenchmarkAccessLoadRate sends loadRequests RPCGetCVEByID at loadRate per
+// second (open loop, over loadWorkers keep-alive connections). Latency is
+// measured from each request's scheduled time, so a stall counts against
+// every request it delays.
+func BenchmarkAccessLoadRate(b *testing.B) {
+	lp := startLoadPlatform(b)
+	bodies := lp.storeFeed(b)
+	url := lp.url + "/restful/rpc"
+	client := loadClient(loadWorkers)
+	// Warm up the connections and the store.
+	for i := range loadWorkers * 4 {
+		if err := getCVE(client, url, bodies[i%len(bodies)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		st := &loadStats{lat: make([]time.Duration, 0, loadRequests)}
+		type job struct {
+			i   int
+			due time.Time
+		}
+		jobs := make(chan job, loadRequests)
+		var wg sync.WaitGroup
+		for range loadWorkers {
+			wg.Go(func() {
+				for j := range jobs {
+					err := getCVE(client, url, bodies[j.i%len(bodies)])
+					st.add(time.Since(j.due), err)
+				}
+			})
+		}
+		start := time.Now()
+		interval := time.Second / time.Duration(loadRate)
+		for i := range loadRequests {
+			due := start.Add(time.Duration(i) * interval)
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			jobs <- job{i, due}
+		}
+		close(jobs)
+		wg.Wait()
+		st.report(b, time.Since(start))
+	}
+	b.StopTimer()
+	lp.checkNoRestarts(b)
+}
+
+// BenchmarkAccessLoadConns opens loadConns connections at once, each sending
+// loadPerConn RPCGetCVEByID back to back, for loadConcRounds rounds, and
+// reports access's RSS (from sysmon) before and after each round: it must
+// not crash nor keep growing.
+func BenchmarkAccessLoadConns(b *testing.B) {
+	lp := startLoadPlatform(b)
+	bodies := lp.storeFeed(b)
+	url := lp.url + "/restful/rpc"
+	rssBefore := lp.accessRSS(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		st := &loadStats{lat: make([]time.Duration, 0, loadConns*loadPerConn*loadConcRounds)}
+		var rss []float64
+		var elapsed time.Duration
+		for round := range loadConcRounds {
+			client := loadClient(loadConns)
+			start := time.Now()
+			var wg sync.WaitGroup
+			for c := range loadConns {
+				wg.Go(func() {
+					for k := range loadPerConn {
+						t0 := time.Now()
+						err := getCVE(client, url, bodies[(c*loadPerConn+k+round)%len(bodies)])
+						st.add(time.Since(t0), err)
+					}
+				})
+			}
+			wg.Wait()
+			elapsed += time.Since(start)
+			client.CloseIdleConnections()
+			b.StopTimer()
+			rss = append(rss, lp.accessRSS(b))
+			b.StartTimer()
+		}
+		st.report(b, elapsed)
+		b.ReportMetric(rssBefore/(1<<20), "rss-before-MB")
+		for i, v := range rss {
+			b.ReportMetric(v/(1<<20), fmt.Sprintf("rss-round%d-MB", i+1))
+		}
+		if last, first := rss[len(rss)-1], rss[0]; last > 1.5*first {
+			b.Errorf("access RSS grew from %.1f MB after round 1 to %.1f MB after round %d", first/(1<<20), last/(1<<20), len(rss))
+		}
+	}
+	b.StopTimer()
+	lp.checkNoRestarts(b)
+}
