@@ -250,6 +250,7 @@ func TestNewerReplacesOlderNeverTheReverse(t *testing.T) {
 	if n, _ := s.Count(ctx); n != 2 {
 		t.Fatalf("count = %d, want 2", n)
 	}
+	checkIntegrity(t, s)
 }
 
 func TestBadBatchStoresNothing(t *testing.T) {
@@ -420,6 +421,7 @@ func TestConcurrentReadsWhileWriting(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	checkIntegrity(t, s)
 }
 
 func TestSpaced(t *testing.T) {
@@ -466,5 +468,51 @@ func TestMigrationFromVersion1(t *testing.T) {
 	got, err := s.Search(ctx, cve.SearchQuery{Vendor: "microsoft", Limit: 1000})
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("after migrating: %d hits, %v; want %d", got.Total, err, want.Total)
+	}
+}
+
+func TestRecordWithoutDescriptions(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	var m map[string]any
+	if err := json.Unmarshal(realRecords(t)[2], &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "descriptions")
+	bare, _ := json.Marshal(m)
+	id, o, err := s.SaveOne(ctx, bare)
+	if err != nil || o != cve.Saved {
+		t.Fatalf("save without descriptions: %s, %v", o, err)
+	}
+	// Updating it deletes a full-text row that was never written, then writes one.
+	newer := withChange(t, bare, "2027-01-01T00:00:00.000", "Platypoid text.")
+	if _, o, err := s.SaveOne(ctx, newer); err != nil || o != cve.Updated {
+		t.Fatalf("update: %s, %v", o, err)
+	}
+	if r, err := s.Search(ctx, cve.SearchQuery{Query: "platypoid"}); err != nil || r.Total != 1 {
+		t.Fatalf("search after update: %d, %v", r.Total, err)
+	}
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Search(ctx, cve.SearchQuery{Query: "platypoid"}); err != nil || r.Total != 0 {
+		t.Fatalf("search after delete: %d, %v", r.Total, err)
+	}
+	checkIntegrity(t, s)
+}
+
+// checkIntegrity runs SQLite's and FTS5's own consistency checks.
+func checkIntegrity(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO cve_fts (cve_fts, rank) VALUES ('integrity-check', 0)")
+		return err
+	}); err != nil {
+		t.Fatalf("FTS integrity check: %v", err)
+	}
+	var res string
+	if err := s.db.Reader().QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
+		t.Fatalf("integrity_check: %q, %v", res, err)
 	}
 }
