@@ -201,6 +201,21 @@ func (lp *loadPlatform) accessRSS(b *testing.B) float64 {
 	return 0
 }
 
+// reportRouted reports the broker's p99 of the requests it routed to
+// local over its last window (10 s): the share of the latency behind the
+// broker, without access and the HTTP client.
+func (lp *loadPlatform) reportRouted(b *testing.B) {
+	b.Helper()
+	var k struct {
+		Targets map[string]float64 `json:"target_p99_ms"`
+	}
+	if err := lp.call("broker", "RPCGetKernelMetrics", nil, &k); err != nil {
+		b.Logf("no kernel metrics: %v", err)
+		return
+	}
+	b.ReportMetric(k.Targets["local"], "routed-local-p99-ms")
+}
+
 // checkNoRestarts fails b when a process is not running or was restarted.
 func (lp *loadPlatform) checkNoRestarts(b *testing.B) {
 	b.Helper()
@@ -328,6 +343,7 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 		close(jobs)
 		wg.Wait()
 		st.report(b, time.Since(start))
+		lp.reportRouted(b)
 	}
 	b.StopTimer()
 	lp.checkNoRestarts(b)
