@@ -139,9 +139,10 @@ export function Stat({ label, value, hint, testId }: { label: string; value: Rea
   );
 }
 
-export function Meter({ value, label, className = "" }: { value?: number; label: string; className?: string }) {
+/** Meter is a bar in [0, 100]; tone "usage" turns amber then red as it fills, "progress" turns green when done. */
+export function Meter({ value, label, className = "", tone = "usage" }: { value?: number; label: string; className?: string; tone?: "usage" | "progress" }) {
   const v = value == null ? 0 : Math.max(0, Math.min(100, value));
-  const color = v >= 90 ? "bg-red-600" : v >= 70 ? "bg-amber-500" : "bg-blue-600";
+  const color = tone === "progress" ? (v >= 100 ? "bg-emerald-600" : "bg-blue-600") : v >= 90 ? "bg-red-600" : v >= 70 ? "bg-amber-500" : "bg-blue-600";
   return (
     <div role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={value == null ? undefined : Math.round(v)} className={`h-2.5 w-full overflow-hidden rounded-full bg-slate-200 ${className}`}>
       <div className={`h-full ${color} transition-all`} style={{ width: `${v}%` }} />
@@ -149,18 +150,23 @@ export function Meter({ value, label, className = "" }: { value?: number; label:
   );
 }
 
-export function Table({ head, children, caption }: { head: ReactNode[]; children: ReactNode; caption?: string }) {
+export type Head = ReactNode | { label: ReactNode; className: string };
+
+export function Table({ head, children, caption }: { head: Head[]; children: ReactNode; caption?: string }) {
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full text-left text-sm">
         {caption && <caption className="sr-only">{caption}</caption>}
         <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
           <tr>
-            {head.map((h, i) => (
-              <th key={i} scope="col" className="px-2 py-2 font-medium">
-                {h}
-              </th>
-            ))}
+            {head.map((h, i) => {
+              const o = h && typeof h === "object" && "label" in h ? h : { label: h as ReactNode, className: "" };
+              return (
+                <th key={i} scope="col" className={`px-2 py-2 font-medium ${o.className}`}>
+                  {o.label}
+                </th>
+              );
+            })}
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">{children}</tbody>

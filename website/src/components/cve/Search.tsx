@@ -170,28 +170,29 @@ export function CveSearch() {
               </div>
             ) : (
               <>
-                <Table head={["CVE", "Score", "Published", "CWE", "Description"]} caption="CVE search results">
+                <Table head={["CVE", "Score", { label: "Published", className: "hidden sm:table-cell" }, { label: "CWE", className: "hidden lg:table-cell" }, { label: "Description", className: "hidden md:table-cell" }]} caption="CVE search results">
                   {r.cves.map((c) => (
                     <tr key={c.id} data-testid="cve-row" className="align-top hover:bg-slate-50">
-                      <td className="whitespace-nowrap px-2 py-2 font-mono">
+                      <td className="px-2 py-2 font-mono sm:whitespace-nowrap">
                         <Link className="text-blue-700 hover:underline" href={`/cve?id=${encodeURIComponent(c.id)}`}>
                           {c.id}
                         </Link>
                         {c.kev && <Badge className="ml-1 bg-red-100 text-red-800">KEV</Badge>}
+                        <p className="mt-1 whitespace-normal font-sans text-xs text-slate-600 md:hidden">{truncate(c.description, 140)}</p>
                       </td>
                       <td className="whitespace-nowrap px-2 py-2">
                         <SeverityBadge severity={c.cvssSeverity} score={c.cvssScore} />
                         {c.cvssVersion && <span className="ml-1 text-xs text-slate-400">v{c.cvssVersion}</span>}
                       </td>
-                      <td className="whitespace-nowrap px-2 py-2 text-slate-600">{formatDate(c.published).slice(0, 10)}</td>
-                      <td className="px-2 py-2 text-xs">
+                      <td className="hidden whitespace-nowrap px-2 py-2 text-slate-600 sm:table-cell">{formatDate(c.published).slice(0, 10)}</td>
+                      <td className="hidden px-2 py-2 text-xs lg:table-cell">
                         {(c.cweIds ?? []).map((w) => (
                           <div key={w} className="font-mono">
                             {w}
                           </div>
                         ))}
                       </td>
-                      <td className="min-w-64 px-2 py-2 text-slate-700">{truncate(c.description, 220)}</td>
+                      <td className="hidden min-w-64 px-2 py-2 text-slate-700 md:table-cell">{truncate(c.description, 220)}</td>
                     </tr>
                   ))}
                 </Table>

@@ -221,7 +221,8 @@ function Kernel() {
           const pie = [
             { name: "allocated", value: k.allocatedPermits, color: "#2563eb" },
             { name: "available", value: k.availablePermits, color: "#cbd5e1" },
-          ];
+            { name: "held back", value: Math.max(0, k.totalPermits - k.allocatedPermits - k.availablePermits), color: "#f59e0b" },
+          ].filter((p) => p.value > 0);
           return (
             <div className="space-y-4" data-testid="kernel">
               <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
@@ -233,7 +234,7 @@ function Kernel() {
               <div className="grid gap-4 lg:grid-cols-3">
                 <div className="lg:col-span-2">
                   <h3 className="text-sm font-semibold text-slate-700">P99 latency</h3>
-                  <TrendChart data={samples} series={[{ key: "p99", label: "P99", color: "#7c3aed" }]} unit="ms" threshold={{ value: P99_THRESHOLD_MS, label: `${P99_THRESHOLD_MS} ms` }} domain={[0, Math.max(40, ...samples.map((s) => s.p99 ?? 0))]} />
+                  <TrendChart data={samples} series={[{ key: "p99", label: "P99", color: "#7c3aed" }]} unit="ms" threshold={{ value: P99_THRESHOLD_MS, label: `${P99_THRESHOLD_MS} ms` }} domain={[0, Math.ceil(Math.max(40, ...samples.map((s) => s.p99 ?? 0)) / 10) * 10]} />
                 </div>
                 <div>
                   <h3 className="text-sm font-semibold text-slate-700">Permit allocation</h3>

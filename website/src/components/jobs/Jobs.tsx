@@ -127,7 +127,7 @@ export function ProgressBar({ p, fallbackDone, label = "Session progress" }: { p
           {rate != null ? `${formatNumber(rate, 1)}/s` : "rate —"} · ETA {known ? formatETA(eta) : "—"}
         </span>
       </div>
-      <Meter value={pct} label={label} />
+      <Meter value={pct} label={label} tone="progress" />
     </div>
   );
 }
