@@ -180,25 +180,43 @@ func (lp *loadPlatform) storeFeed(b *testing.B) [][]byte {
 	return bodies
 }
 
-// accessRSS is access's resident set in bytes, as sysmon reports it.
-func (lp *loadPlatform) accessRSS(b *testing.B) float64 {
+// procMetrics is sysmon's reading of the platform's processes.
+type procMetrics struct {
+	ID  string
+	CPU float64 // percent of one core since the previous reading
+	RSS float64 // bytes
+}
+
+func (lp *loadPlatform) procs(b *testing.B) []procMetrics {
 	b.Helper()
-	var m struct {
-		Processes []struct {
-			ID  string
-			RSS float64
-		}
-	}
+	var m struct{ Processes []procMetrics }
 	if err := lp.call("sysmon", "RPCGetSysMetrics", nil, &m); err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range m.Processes {
+	return m.Processes
+}
+
+// accessRSS is access's resident set in bytes, as sysmon reports it.
+func (lp *loadPlatform) accessRSS(b *testing.B) float64 {
+	b.Helper()
+	for _, p := range lp.procs(b) {
 		if p.ID == "access" {
 			return p.RSS
 		}
 	}
 	b.Fatal("sysmon lists no access process")
 	return 0
+}
+
+// reportCPU reports the CPU each process used since the previous sysmon
+// reading, in percent of one core.
+func (lp *loadPlatform) reportCPU(b *testing.B) {
+	b.Helper()
+	for _, p := range lp.procs(b) {
+		if p.ID != "sysmon" {
+			b.ReportMetric(p.CPU, p.ID+"-cpu-%")
+		}
+	}
 }
 
 // reportRouted reports the broker's p99 of the requests it routed to
@@ -238,12 +256,17 @@ func (lp *loadPlatform) checkNoRestarts(b *testing.B) {
 // loadStats gathers the latencies and errors of a run.
 type loadStats struct {
 	mu      sync.Mutex
-	lat     []time.Duration
+	lat     []time.Duration // from the scheduled time (rate run) or the send
+	sent    []time.Duration // from the send (rate run only)
 	errs    int
 	lastErr error
 }
 
-func (s *loadStats) add(d time.Duration, err error) {
+func (s *loadStats) add(d time.Duration, err error) { s.addSent(d, 0, err) }
+
+// addSent records a request that took d from its scheduled time and sent
+// from the moment it was sent.
+func (s *loadStats) addSent(d, sent time.Duration, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -252,22 +275,31 @@ func (s *loadStats) add(d time.Duration, err error) {
 		return
 	}
 	s.lat = append(s.lat, d)
+	if sent > 0 {
+		s.sent = append(s.sent, sent)
+	}
 }
 
-func (s *loadStats) pct(p float64) float64 {
-	if len(s.lat) == 0 {
+// pct returns the p-quantile of lat in milliseconds (sorting it).
+func pct(lat []time.Duration, p float64) float64 {
+	if len(lat) == 0 {
 		return 0
 	}
-	slices.Sort(s.lat)
-	i := min(len(s.lat)-1, int(p*float64(len(s.lat))))
-	return float64(s.lat[i]) / float64(time.Millisecond)
+	slices.Sort(lat)
+	i := min(len(lat)-1, int(p*float64(len(lat))))
+	return float64(lat[i]) / float64(time.Millisecond)
 }
+
+func (s *loadStats) pct(p float64) float64 { return pct(s.lat, p) }
 
 func (s *loadStats) report(b *testing.B, elapsed time.Duration) {
 	total := len(s.lat) + s.errs
 	b.ReportMetric(s.pct(0.50), "p50-ms")
 	b.ReportMetric(s.pct(0.99), "p99-ms")
 	b.ReportMetric(s.pct(0.999), "p99.9-ms")
+	if len(s.sent) > 0 {
+		b.ReportMetric(pct(s.sent, 0.99), "p99-from-send-ms")
+	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(s.errs), "errors")
 	if s.errs > 0 {
@@ -326,11 +358,13 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 		for range loadWorkers {
 			wg.Go(func() {
 				for j := range jobs {
+					t0 := time.Now()
 					err := getCVE(client, url, bodies[j.i%len(bodies)])
-					st.add(time.Since(j.due), err)
+					st.addSent(time.Since(j.due), time.Since(t0), err)
 				}
 			})
 		}
+		lp.procs(b) // starts sysmon's CPU window
 		start := time.Now()
 		interval := time.Second / time.Duration(loadRate)
 		for i := range loadRequests {
@@ -343,6 +377,7 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 		close(jobs)
 		wg.Wait()
 		st.report(b, time.Since(start))
+		lp.reportCPU(b)
 		lp.reportRouted(b)
 	}
 	b.StopTimer()
