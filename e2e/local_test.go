@@ -192,3 +192,92 @@ func TestCatalogImportsThroughBroker(t *testing.T) {
 		t.Fatalf("failed import changed the catalog: %d → %d", before, list.Total)
 	}
 }
+
+// TestChainFromCVEToAttack imports every catalog, stores a real CVE and
+// follows it to its weakness, attack patterns and ATT&CK techniques, then
+// back from a technique.
+func TestChainFromCVEToAttack(t *testing.T) {
+	p := Start(t, DefaultConfig(t))
+	var imp struct {
+		Success bool
+		Count   int
+	}
+	p.MustCall("local", "RPCImportCWEs", nil, &imp)
+	p.MustCall("local", "RPCImportCAPECs", nil, &imp)
+	p.MustCall("local", "RPCImportATTACKs", nil, &imp)
+	if !imp.Success || imp.Count == 0 {
+		t.Fatalf("ATT&CK import %+v", imp)
+	}
+	var meta struct {
+		TotalTechniques int `json:"total_techniques"`
+		TotalGroups     int `json:"total_groups"`
+	}
+	p.MustCall("local", "RPCGetAttackImportMetadata", nil, &meta)
+	if meta.TotalTechniques < 691 {
+		t.Fatalf("metadata %+v", meta)
+	}
+	var tech struct {
+		Technique struct{ ID, Name string } `json:"technique"`
+	}
+	p.MustCall("local", "RPCGetAttackTechniqueByID", map[string]string{"id": "T1059"}, &tech)
+	if tech.Technique.Name != "Command and Scripting Interpreter" {
+		t.Fatalf("T1059: %+v", tech)
+	}
+	var tactics struct {
+		Tactics []json.RawMessage `json:"tactics"`
+		Total   int
+	}
+	p.MustCall("local", "RPCListAttackTactics", map[string]string{"domain": "enterprise"}, &tactics)
+	if tactics.Total != 14 {
+		t.Fatalf("enterprise tactics %d", tactics.Total)
+	}
+
+	// Real 2026 CVEs, one per weakness that commonly maps through CAPEC to
+	// ATT&CK: at least one must reach a technique.
+	type node struct{ URN, ID, Name, Via string }
+	var rel struct {
+		CWEs, CAPECs, Techniques, Mitigations []node
+	}
+	var saved struct {
+		CVEID string `json:"cve_id"`
+	}
+	for _, cweID := range []string{"CWE-78", "CWE-22", "CWE-89", "CWE-94", "CWE-77", "CWE-287", "CWE-306", "CWE-502", "CWE-20", "CWE-79"} {
+		var chosen json.RawMessage
+		for _, rec := range feedRecords(t) {
+			if strings.Contains(string(rec), `"`+cweID+`"`) {
+				chosen = rec
+				break
+			}
+		}
+		if chosen == nil {
+			continue
+		}
+		p.MustCall("local", "RPCSaveCVEByID", map[string]any{"cve": chosen}, &saved)
+		p.MustCall("local", "RPCGetRelated", map[string]string{"urn": "v2e::nvd::cve::" + saved.CVEID}, &rel)
+		if len(rel.CWEs) == 0 || len(rel.CAPECs) == 0 {
+			t.Fatalf("chain from %s (%s): %+v", saved.CVEID, cweID, rel)
+		}
+		if len(rel.Techniques) > 0 {
+			break
+		}
+	}
+	if len(rel.Techniques) == 0 {
+		t.Fatalf("no stored CVE reached an ATT&CK technique: %+v", rel)
+	}
+	// And back: from a technique to its attack patterns, weaknesses and that CVE.
+	var back struct {
+		CVEs, CWEs, CAPECs []node
+	}
+	p.MustCall("local", "RPCGetRelated", map[string]string{"urn": "v2e::mitre::attack::" + rel.Techniques[0].ID}, &back)
+	found := false
+	for _, c := range back.CVEs {
+		found = found || c.ID == saved.CVEID
+	}
+	if len(back.CAPECs) == 0 || len(back.CWEs) == 0 || !found {
+		t.Fatalf("chain back from %s: %+v", rel.Techniques[0].ID, back)
+	}
+	_, env := p.Post(`{"method":"RPCGetRelated","target":"local","params":{"urn":"v2e::nvd::bogus::x"}}`)
+	if env.Retcode != 500 || !strings.Contains(env.Message, "urn") {
+		t.Fatalf("bad urn: %+v", env)
+	}
+}

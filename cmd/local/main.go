@@ -12,6 +12,7 @@ import (
 	"github.com/v2e/v2e/internal/config"
 	"github.com/v2e/v2e/internal/local"
 	"github.com/v2e/v2e/internal/service"
+	"github.com/v2e/v2e/internal/sqlite/attackdb"
 	"github.com/v2e/v2e/internal/sqlite/capecdb"
 	"github.com/v2e/v2e/internal/sqlite/cvedb"
 	"github.com/v2e/v2e/internal/sqlite/cwedb"
@@ -55,6 +56,14 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 	}
 	closers = append(closers, capecs.Close)
 	local.Catalogs{CWE: cwes, CAPEC: capecs, Assets: assetsOf(cfg)}.Register(s)
+	attacks, err := attackdb.Open(ctx, cfg.Local.AttackDBPath)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	closers = append(closers, attacks.Close)
+	local.Attack{Store: attacks, Assets: assetsOf(cfg)}.Register(s)
+	local.Related{CVE: cves, CWE: cwes, CAPEC: capecs, Attack: attacks}.Register(s)
 	return closeAll, nil
 }
 
