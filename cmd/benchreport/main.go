@@ -23,7 +23,7 @@ import (
 type Goal struct {
 	Issue     string  `json:"issue"`
 	What      string  `json:"what"`
-	Benchmark string  `json:"benchmark"` // name without the -N suffix
+	Benchmark string  `json:"benchmark"` // "<package>.<name>" without the -N suffix, e.g. "internal/rpc.BenchmarkDecode"
 	Metric    string  `json:"metric"`    // "ns/op", "allocs/op", or a custom unit
 	Op        string  `json:"op"`        // "<=" or ">="
 	Target    float64 `json:"target"`
@@ -76,6 +76,9 @@ func run(in, goalsPath, out, cmdline string) error {
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
+// modulePrefix is cut from package paths in benchmark keys.
+const modulePrefix = "github.com/v2e/v2e/"
+
 func parse(r io.Reader) (map[string]*result, string, error) {
 	results := map[string]*result{}
 	cpu, pkg := "", ""
@@ -102,10 +105,11 @@ func parse(r io.Reader) (map[string]*result, string, error) {
 					name = name[:i]
 				}
 			}
-			r := results[name]
+			key := strings.TrimPrefix(pkg, modulePrefix) + "." + name
+			r := results[key]
 			if r == nil {
 				r = &result{name: name, pkg: pkg, metrics: map[string]float64{}}
-				results[name] = r
+				results[key] = r
 			}
 			r.runs++
 			for i := 2; i+1 < len(f); i += 2 {
@@ -169,7 +173,7 @@ func write(b *strings.Builder, results map[string]*result, goals []Goal, cpu, cm
 		for _, u := range units {
 			parts = append(parts, format(r.metrics[u])+" "+u)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s |\n", strings.TrimPrefix(r.pkg, "github.com/v2e/v2e/"), n, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "| %s | %s | %s |\n", strings.TrimPrefix(r.pkg, modulePrefix), r.name, strings.Join(parts, ", "))
 	}
 }
 
