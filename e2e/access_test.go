@@ -51,9 +51,38 @@ func TestAPIDoc(t *testing.T) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("docs/api.md is not current (%v); regenerate it with: %s", err, apidoc.RegenCommand)
+	if err != nil {
+		t.Fatalf("%v; generate it with: %s", err, apidoc.RegenCommand)
 	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("docs/api.md is not current; regenerate it with: %s\n%s", apidoc.RegenCommand, lineDiff(string(want), string(got), 30))
+	}
+}
+
+// lineDiff lists up to max lines only in a ("-") or only in b ("+").
+func lineDiff(a, b string, max int) string {
+	count := func(s string) map[string]int {
+		m := map[string]int{}
+		for l := range strings.SplitSeq(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	ca, cb := count(a), count(b)
+	var out []string
+	for _, side := range []struct {
+		sign        string
+		text        string
+		this, other map[string]int
+	}{{"-", a, ca, cb}, {"+", b, cb, ca}} {
+		for l := range strings.SplitSeq(side.text, "\n") {
+			if side.this[l] > side.other[l] && len(out) < max {
+				out = append(out, side.sign+" "+l)
+				side.this[l]--
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // authConfig is DefaultConfig with token authentication and CORS on.
@@ -338,6 +367,7 @@ func badInputCases() []badInput {
 		{name: "cwe absolute path", body: local("RPCImportCWEs", `{"path":"/etc/passwd"}`), status: 200, retcode: 500, msg: outside},
 		{name: "cwe path through a folder", body: local("RPCImportCWEs", `{"path":"cwe/../../go.mod"}`), status: 200, retcode: 500, msg: outside},
 		{name: "capec path traversal", body: local("RPCImportCAPECs", `{"path":"../../../../etc/shadow"}`), status: 200, retcode: 500, msg: outside},
+		{name: "attack path traversal", body: local("RPCImportATTACKs", `{"path":"../../etc/passwd"}`), status: 200, retcode: 500, msg: outside},
 		{name: "capec xsd traversal", body: local("RPCForceImportCAPECs", `{"xsd":"../../etc/passwd"}`), status: 200, retcode: 500, msg: outside},
 		{name: "path with NUL", body: local("RPCImportCWEs", `{"path":"cwe/\u0000x"}`), status: 200, retcode: 500, msg: "import path"},
 		{name: "url-encoded traversal", body: local("RPCImportCWEs", `{"path":"..%2f..%2fetc%2fpasswd"}`), status: 200, retcode: 500, msg: "import path"},
