@@ -3,10 +3,12 @@
 // answers for the CVE's URN; then the same chain followed through the
 // catalogues (CWE's related attack patterns, CAPEC's ATT&CK mappings).
 
+import { useQueries } from "@tanstack/react-query";
 import Link from "next/link";
 import { Badge, Card, ErrorState, Skeleton } from "@/components/ui";
 import { normalizeCAPEC, normalizeCWE } from "@/lib/format";
 import { useRPC } from "@/lib/hooks";
+import { rpc } from "@/lib/rpc";
 
 interface Related {
   [k: string]: unknown;
@@ -123,8 +125,24 @@ interface Cwe {
   relatedAttackPatterns?: string[];
 }
 
+type CapecBrief = { id: string; name: string; attackTechniques?: string[] };
+
 function CweLink({ id }: { id: string }) {
   const q = useRPC<{ cwe: Cwe }>("local", "RPCGetCWEByID", { cweId: id });
+  const capecIds = (q.data?.cwe.relatedAttackPatterns ?? []).slice(0, 80).map((c) => normalizeCAPEC(String(c)));
+  const capecs = useQueries({
+    queries: capecIds.map((c) => ({
+      queryKey: ["local", "RPCGetCAPECByID", { capecId: c }],
+      queryFn: ({ signal }: { signal: AbortSignal }) => rpc<{ capec: CapecBrief }>("local", "RPCGetCAPECByID", { capecId: c }, { signal }),
+      retry: false,
+      staleTime: 60_000,
+    })),
+  });
+  // Patterns that reach ATT&CK first, then the others by id.
+  const rows = capecIds
+    .map((c, i) => ({ id: c, q: capecs[i] }))
+    .sort((a, b) => (b.q?.data?.capec.attackTechniques?.length ? 1 : 0) - (a.q?.data?.capec.attackTechniques?.length ? 1 : 0));
+  const withAttack = rows.filter((r) => r.q?.data?.capec.attackTechniques?.length).length;
   return (
     <li className="rounded border border-slate-200 p-2 text-sm" data-testid="chain-cwe">
       <Link href={`/cwe?id=${normalizeCWE(id)}`} className="font-mono text-blue-700 hover:underline">
@@ -134,34 +152,32 @@ function CweLink({ id }: { id: string }) {
       {q.isPending && <Skeleton rows={1} />}
       {q.isError && <ErrorState error={q.error} />}
       {q.data && (
-        <ul className="ml-4 mt-2 space-y-2 border-l border-slate-200 pl-3">
-          {(q.data.cwe.relatedAttackPatterns ?? []).length === 0 && <li className="text-slate-500">No related attack pattern.</li>}
-          {(q.data.cwe.relatedAttackPatterns ?? []).slice(0, 60).map((c) => (
-            <CapecLink key={c} id={normalizeCAPEC(String(c))} />
-          ))}
-        </ul>
-      )}
-    </li>
-  );
-}
-
-function CapecLink({ id }: { id: string }) {
-  const q = useRPC<{ capec: { id: string; name: string; attackTechniques?: string[] } }>("local", "RPCGetCAPECByID", { capecId: id });
-  return (
-    <li data-testid="chain-capec">
-      <Link href={`/capec?id=${id}`} className="font-mono text-blue-700 hover:underline">
-        {id}
-      </Link>{" "}
-      {q.data && <span>{q.data.capec.name}</span>}
-      {q.isError && <span className="text-xs text-red-700"> ({q.error.message})</span>}
-      {q.data && (q.data.capec.attackTechniques ?? []).length > 0 && (
-        <div className="mt-1 flex flex-wrap gap-1">
-          {(q.data.capec.attackTechniques ?? []).map((t) => (
-            <Link key={t} href={`/attack?id=${t}`} data-testid="chain-attack-link">
-              <Badge className="bg-violet-100 text-violet-800 hover:bg-violet-200">ATT&CK {t}</Badge>
-            </Link>
-          ))}
-        </div>
+        <>
+          <p className="mt-1 text-xs text-slate-500">
+            {capecIds.length} related attack pattern{capecIds.length === 1 ? "" : "s"}, {withAttack} mapped to ATT&CK
+          </p>
+          <ul className="ml-4 mt-2 space-y-1.5 border-l border-slate-200 pl-3">
+            {capecIds.length === 0 && <li className="text-slate-500">No related attack pattern.</li>}
+            {rows.map(({ id: c, q: cq }) => (
+              <li key={c} data-testid="chain-capec">
+                <Link href={`/capec?id=${c}`} className="font-mono text-blue-700 hover:underline">
+                  {c}
+                </Link>{" "}
+                {cq?.data && <span>{cq.data.capec.name}</span>}
+                {cq?.isError && <span className="text-xs text-red-700"> ({cq.error.message})</span>}
+                {!!cq?.data?.capec.attackTechniques?.length && (
+                  <span className="ml-2 inline-flex flex-wrap gap-1 align-middle">
+                    {cq.data.capec.attackTechniques.map((t) => (
+                      <Link key={t} href={`/attack?id=${t}`} data-testid="chain-attack-link">
+                        <Badge className="bg-violet-100 text-violet-800 hover:bg-violet-200">ATT&CK {t}</Badge>
+                      </Link>
+                    ))}
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </li>
   );
