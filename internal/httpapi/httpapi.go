@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/v2e/v2e/internal/rpc"
@@ -100,7 +101,7 @@ func New(caller Caller, cfg Config) http.Handler {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	cfg.Registry.MustRegister(cfg.Collectors...)
 	h := &handler{cfg: cfg, caller: caller, log: cfg.Logger, m: newMetrics(cfg.Registry), static: staticHandler(cfg.StaticDir)}
