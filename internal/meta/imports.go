@@ -143,7 +143,8 @@ func (j importJob) step(ctx context.Context, p *provider, cur *importCursor, s i
 		return err
 	}
 	var res struct {
-		Count int64 `json:"count"`
+		Count   int64 `json:"count"`
+		Skipped bool  `json:"skipped"` // local already holds this version
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	err = j.e.cfg.Caller.Call(cctx, targetLocal, s.method, s.params, &res)
@@ -163,6 +164,10 @@ func (j importJob) step(ctx context.Context, p *provider, cur *importCursor, s i
 		return err
 	}
 	cur.Done++
+	if res.Skipped {
+		p.log.Info("catalog version already stored: skipped by local", "step", s.name)
+		res.Count = 0
+	}
 	cur.Count += res.Count
 	p.progressed()
 	return p.advanceImport(res.Count, *cur, u)

@@ -126,6 +126,7 @@ func (p *provider) apply(to fsm.ProviderState, reason string, cause error) error
 	}
 	p.mu.Lock()
 	p.rec.State = to
+	p.rec.UpdatedAt = p.e.cfg.Now()
 	p.rec.LastError = ""
 	if cause != nil {
 		p.rec.LastError = cause.Error()
