@@ -15,6 +15,7 @@ import (
 	"github.com/v2e/v2e/internal/fsm"
 	"github.com/v2e/v2e/internal/permit"
 	"github.com/v2e/v2e/internal/rpc"
+	"github.com/v2e/v2e/internal/service"
 )
 
 func startSession(t *testing.T, e *Engine, id string, start, batch int) {
@@ -516,5 +517,30 @@ func TestRefusedRecordsAreSkipped(t *testing.T) {
 		if !failed[id] {
 			t.Errorf("no failed checkpoint for %s", id)
 		}
+	}
+}
+
+type catalog struct {
+	methods map[string]bool
+	events  map[string]bool
+}
+
+func (c *catalog) Register(m service.Method, _ service.Handler) { c.methods[m.Name] = true }
+func (c *catalog) OnEvent(id string, _ service.EventHandler)     { c.events[id] = true }
+
+func TestRegisterServesTheContract(t *testing.T) {
+	r := newRouter(t, 10)
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	c := &catalog{methods: map[string]bool{}, events: map[string]bool{}}
+	e.Register(c)
+	for _, m := range []string{"RPCGetCVE", "RPCCreateCVE", "RPCUpdateCVE", "RPCDeleteCVE", "RPCListCVEs", "RPCCountCVEs",
+		"RPCStartSession", "RPCStartTypedSession", "RPCGetSessionStatus", "RPCPauseJob", "RPCResumeJob", "RPCStopSession",
+		"RPCGetEtlTree", "RPCGetProviderCheckpoints", "RPCStartProvider", "RPCPauseProvider", "RPCResumeProvider", "RPCStopProvider"} {
+		if !c.methods[m] {
+			t.Errorf("%s not registered", m)
+		}
+	}
+	if !c.events["RPCOnQuotaUpdate"] {
+		t.Error("RPCOnQuotaUpdate not handled")
 	}
 }
