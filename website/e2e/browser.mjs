@@ -232,6 +232,28 @@ const checks = {
     await page.getByTestId("technique-cell").first().waitFor({ timeout: 40_000 });
   },
 
+  async technique(page) {
+    await need("local", "RPCGetAttackTechniqueByID", { id: "T1059" });
+    await need("local", "RPCGetAttackTechniqueLinks", { id: "T1059" });
+    const links = (await call("local", "RPCGetAttackTechniqueLinks", { id: "T1059" })).payload.links;
+    await needImported("attack", links ? 1 : 0);
+    await page.goto(`${BASE}/attack/?id=T1059`);
+    await page.getByTestId("technique-id").waitFor({ timeout: TIMEOUT });
+    const card = (title) => page.locator("section").filter({ has: page.getByRole("heading", { name: new RegExp(`^${title}`) }) });
+    await card("Sub-techniques").getByRole("link", { name: "T1059.001" }).waitFor({ timeout: TIMEOUT });
+    for (const [title, key] of [["Mitigations", "mitigations"], ["Groups", "groups"], ["Software", "software"]]) {
+      const n = links[key]?.length ?? 0;
+      assert(n > 0, `T1059 has no ${key} in RPCGetAttackTechniqueLinks`);
+      assert((await card(title).getByRole("heading").innerText()).includes(`(${n})`), `the ${title} card does not count ${n}`);
+    }
+    await noErrorState(page);
+    await shot(page, "technique");
+    // A group reached from the technique lists what it uses.
+    await card("Groups").getByRole("link", { name: links.groups[0].id, exact: true }).click();
+    await page.getByTestId("object-links").waitFor({ timeout: TIMEOUT });
+    await noErrorState(page);
+  },
+
   async jobs(page) {
     const st = await need("meta", "RPCGetSessionStatus");
     assert(st.retcode === 0, st.message);

@@ -9,7 +9,7 @@ function AttackPage() {
   const sp = useSearchParams();
   const id = sp?.get("id");
   if (id) return <TechniqueDetail id={id} />;
-  for (const kind of ["tactic", "mitigation", "software", "group"]) {
+  for (const kind of ["tactic", "mitigation", "software", "group", "campaign"]) {
     const v = sp?.get(kind);
     if (v) return <ObjectDetail kind={kind} id={v} />;
   }

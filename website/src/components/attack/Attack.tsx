@@ -11,6 +11,7 @@ import { Tabs } from "@/components/Tabs";
 import { Badge, Button, Card, Empty, ErrorState, PageTitle, Query, Skeleton, Table } from "@/components/ui";
 import { formatDate, truncate } from "@/lib/format";
 import { useRPC } from "@/lib/hooks";
+import { Markup } from "@/components/Markup";
 import { buildMatrix, type AttackObject, type Tactic, type Technique } from "./matrix";
 
 export const DOMAINS = [
@@ -142,40 +143,66 @@ interface Ref {
   kind?: string;
   domain?: string;
   relationship?: string;
+  direction?: string;
   description?: string;
 }
 
-/** TechniqueLinks is what a backend that resolves relationships returns under "technique". */
+/** TechniqueLinks is RPCGetAttackTechniqueLinks' answer (also accepted under "technique"). */
 interface TechniqueLinks {
   technique: Technique;
-  parent?: Ref;
-  subtechniques?: Ref[];
-  tactics?: Ref[];
-  mitigations?: Ref[];
-  groups?: Ref[];
-  software?: Ref[];
+  parent?: Ref | null;
+  subtechniques?: Ref[] | null;
+  tactics?: Ref[] | null;
+  mitigations?: Ref[] | null;
+  groups?: Ref[] | null;
+  software?: Ref[] | null;
+  campaigns?: Ref[] | null;
 }
 
-function RefList({ items, kind, empty }: { items?: Ref[]; kind: string; empty: string }) {
-  if (!items) return <p className="text-sm text-slate-500">The backend does not link {kind} to techniques yet.</p>;
-  if (items.length === 0) return <Empty>{empty}</Empty>;
+const KIND_PARAM: Record<string, string> = {
+  technique: "id",
+  "attack-pattern": "id",
+  tactic: "tactic",
+  mitigation: "mitigation",
+  "course-of-action": "mitigation",
+  software: "software",
+  malware: "software",
+  tool: "software",
+  group: "group",
+  "intrusion-set": "group",
+  campaign: "campaign",
+};
+
+/** refHref links an ATT&CK object to its page, by kind or else by its id's letter. */
+export function refHref(r: { id: string; kind?: string }): string {
+  const byLetter: Record<string, string> = { T: "id", M: "mitigation", S: "software", G: "group", C: "campaign" };
+  const param = (r.kind && KIND_PARAM[r.kind]) ?? (r.id.startsWith("TA") ? "tactic" : byLetter[r.id[0]] ?? "id");
+  return `/attack?${param}=${r.id}`;
+}
+
+function RefList({ items, what, empty, limit = 50 }: { items?: Ref[] | null; what: string; empty: string; limit?: number }) {
+  if (items === undefined) return <p className="text-sm text-slate-500">The backend does not link {what} yet.</p>;
+  if (!items || items.length === 0) return <Empty>{empty}</Empty>;
   return (
     <ul className="space-y-2 text-sm">
-      {items.map((r) => (
-        <li key={`${r.id}-${r.relationship}`}>
-          <Link className="font-mono text-blue-700 hover:underline" href={`/attack?${kind === "sub-techniques" ? "id" : kind}=${r.id}`}>
+      {items.slice(0, limit).map((r, i) => (
+        <li key={`${r.id}-${r.relationship}-${i}`}>
+          <Link className="font-mono text-blue-700 hover:underline" href={refHref(r)}>
             {r.id}
           </Link>{" "}
           {r.name}
-          {r.description && <div className="text-xs text-slate-600">{truncate(r.description, 240)}</div>}
+          {r.relationship && !["uses", "mitigates", "subtechnique-of"].includes(r.relationship) && <Badge className="ml-1 bg-slate-100">{r.relationship}</Badge>}
+          {r.description && <Markup className="text-xs text-slate-600" text={truncate(r.description, 300)} />}
         </li>
       ))}
+      {items.length > limit && <li className="text-xs text-slate-500">and {items.length - limit} more</li>}
     </ul>
   );
 }
 
 export function TechniqueDetail({ id }: { id: string }) {
   const q = useRPC<{ technique: Technique | TechniqueLinks }>("local", "RPCGetAttackTechniqueByID", { id });
+  const lq = useRPC<{ links: TechniqueLinks }>("local", "RPCGetAttackTechniqueLinks", { id });
   const all = useAll<Technique>("RPCListAttackTechniques", "techniques");
   return (
     <div className="space-y-4">
@@ -187,11 +214,13 @@ export function TechniqueDetail({ id }: { id: string }) {
       </nav>
       <Query q={q} rows={8}>
         {(d) => {
-          const links = "technique" in d.technique && typeof d.technique.technique === "object" ? (d.technique as TechniqueLinks) : undefined;
-          const t = links ? links.technique : (d.technique as Technique);
-          const subs: Ref[] | undefined =
+          const inline = "technique" in d.technique && typeof d.technique.technique === "object" ? (d.technique as TechniqueLinks) : undefined;
+          const links = lq.data?.links ?? inline;
+          const t = inline ? inline.technique : (d.technique as Technique);
+          const subs: Ref[] | null | undefined =
             links?.subtechniques ?? (all.data ? all.data.filter((x) => x.parent === t.id || (x.id.startsWith(`${t.id}.`) && x.id !== t.id)).map((x) => ({ id: x.id, name: x.name })) : undefined);
           const parentId = links?.parent?.id ?? t.parent;
+          const linkState = lq.isPending ? <Skeleton rows={2} /> : null;
           return (
             <>
               <PageTitle sub={[t.domain, t.isSubtechnique ? "sub-technique" : "technique", t.version && `v${t.version}`, t.lastModified && `modified ${formatDate(t.lastModified)}`].filter(Boolean).join(" · ")}>
@@ -205,11 +234,12 @@ export function TechniqueDetail({ id }: { id: string }) {
                   Sub-technique of{" "}
                   <Link className="font-mono text-blue-700 hover:underline" href={`/attack?id=${parentId}`}>
                     {parentId}
-                  </Link>
+                  </Link>{" "}
+                  {links?.parent?.name}
                 </p>
               )}
               <Card title="Description">
-                <p className="whitespace-pre-line text-sm">{t.description}</p>
+                <Markup text={t.description} />
                 <div className="mt-3 flex flex-wrap gap-1">
                   {(t.tactics ?? []).map((x) => (
                     <Badge key={x} className="bg-slate-800 text-white">
@@ -228,25 +258,26 @@ export function TechniqueDetail({ id }: { id: string }) {
                   </a>
                 )}
               </Card>
-              {t.detection && (
-                <Card title="Detection">
-                  <p className="whitespace-pre-line text-sm">{t.detection}</p>
-                </Card>
-              )}
+              {lq.isError && !inline && <ErrorState error={lq.error} />}
               <div className="grid gap-4 lg:grid-cols-2">
-                <Card title="Sub-techniques">
-                  {subs === undefined && all.isPending ? <Skeleton rows={2} /> : <RefList items={subs} kind="sub-techniques" empty="No sub-techniques." />}
+                <Card title={`Sub-techniques${subs ? ` (${subs.length})` : ""}`}>
+                  {subs === undefined && all.isPending ? <Skeleton rows={2} /> : <RefList items={subs} what="sub-techniques" empty="No sub-techniques." />}
                 </Card>
-                <Card title="Mitigations">
-                  <RefList items={links?.mitigations} kind="mitigation" empty="No mitigation listed." />
+                <Card title={`Mitigations${links?.mitigations ? ` (${links.mitigations.length})` : ""}`}>
+                  {linkState ?? <RefList items={links ? links.mitigations ?? [] : undefined} what="mitigations to techniques" empty="No mitigation listed." />}
                 </Card>
-                <Card title="Groups">
-                  <RefList items={links?.groups} kind="group" empty="No group known to use it." />
+                <Card title={`Groups${links?.groups ? ` (${links.groups.length})` : ""}`}>
+                  {linkState ?? <RefList items={links ? links.groups ?? [] : undefined} what="groups to techniques" empty="No group known to use it." />}
                 </Card>
-                <Card title="Software">
-                  <RefList items={links?.software} kind="software" empty="No software known to use it." />
+                <Card title={`Software${links?.software ? ` (${links.software.length})` : ""}`}>
+                  {linkState ?? <RefList items={links ? links.software ?? [] : undefined} what="software to techniques" empty="No software known to use it." />}
                 </Card>
               </div>
+              {t.detection && (
+                <Card title="Detection">
+                  <Markup text={t.detection} />
+                </Card>
+              )}
             </>
           );
         }}
@@ -260,6 +291,7 @@ const KIND_METHOD: Record<string, [string, string]> = {
   mitigation: ["RPCGetAttackMitigationByID", "mitigation"],
   software: ["RPCGetAttackSoftwareByID", "software"],
   group: ["RPCGetAttackGroupByID", "group"],
+  campaign: ["RPCGetAttackCampaignByID", "campaign"],
 };
 
 export function ObjectDetail({ kind, id }: { kind: string; id: string }) {
@@ -282,7 +314,7 @@ export function ObjectDetail({ kind, id }: { kind: string; id: string }) {
                 <span className="font-mono">{o.id}</span> {o.name}
               </PageTitle>
               <Card title="Description">
-                <p className="whitespace-pre-line text-sm">{o.description}</p>
+                <Markup text={o.description} />
                 {!!o.aliases?.length && <p className="mt-2 text-sm text-slate-600">Also known as: {o.aliases.join(", ")}</p>}
                 {!!o.platforms?.length && <p className="mt-1 text-sm text-slate-600">Platforms: {o.platforms.join(", ")}</p>}
                 {o.url && (
@@ -291,10 +323,33 @@ export function ObjectDetail({ kind, id }: { kind: string; id: string }) {
                   </a>
                 )}
               </Card>
+              <ObjectLinks id={o.id} />
             </>
           );
         }}
       </Query>
+    </div>
+  );
+}
+
+/** ObjectLinks lists an object's relationships (RPCGetAttackLinks), grouped by kind of the other end. */
+function ObjectLinks({ id }: { id: string }) {
+  const q = useRPC<{ links: Ref[] | null }>("local", "RPCGetAttackLinks", { id });
+  if (q.isPending) return <Skeleton rows={3} />;
+  if (q.isError) return <ErrorState error={q.error} />;
+  const groups = new Map<string, Ref[]>();
+  for (const l of q.data.links ?? []) {
+    const k = l.kind ?? "other";
+    groups.set(k, [...(groups.get(k) ?? []), l]);
+  }
+  if (groups.size === 0) return <Empty>No relationships.</Empty>;
+  return (
+    <div className="grid gap-4 lg:grid-cols-2" data-testid="object-links">
+      {[...groups.entries()].map(([kind, items]) => (
+        <Card key={kind} title={`${kind[0].toUpperCase()}${kind.slice(1)} (${items.length})`}>
+          <RefList items={items} what={kind} empty="None." />
+        </Card>
+      ))}
     </div>
   );
 }

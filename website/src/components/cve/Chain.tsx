@@ -5,6 +5,7 @@
 
 import { useQueries } from "@tanstack/react-query";
 import Link from "next/link";
+import { useState } from "react";
 import { Badge, Card, ErrorState, Skeleton } from "@/components/ui";
 import { normalizeCAPEC, normalizeCWE } from "@/lib/format";
 import { useRPC } from "@/lib/hooks";
@@ -22,6 +23,8 @@ export function hrefOf(idOrUrn: string): string | undefined {
   if (/^CAPEC-\d+$/i.test(id)) return `/capec?id=${id.toUpperCase()}`;
   if (/^T\d{4}(\.\d{3})?$/i.test(id)) return `/attack?id=${id.toUpperCase()}`;
   if (/^TA\d{4}$/i.test(id)) return `/attack?tactic=${id.toUpperCase()}`;
+  const m = /^([MGSC])\d{4}$/i.exec(id);
+  if (m) return `/attack?${{ M: "mitigation", G: "group", S: "software", C: "campaign" }[m[1].toUpperCase()]}=${id.toUpperCase()}`;
   return undefined;
 }
 
@@ -105,17 +108,75 @@ export function Chain({ cveId, cwes }: { cveId: string; cwes: string[] }) {
   );
 }
 
+const GROUP_LABELS: Record<string, string> = {
+  cves: "CVEs",
+  cwes: "Weaknesses (CWE)",
+  capecs: "Attack patterns (CAPEC)",
+  techniques: "ATT&CK techniques",
+  mitigations: "ATT&CK mitigations",
+  groups: "Groups",
+  software: "Software",
+  campaigns: "Campaigns",
+};
+
+interface RelatedItem {
+  id?: string;
+  urn?: string;
+  name?: string;
+  via?: string;
+}
+
+/** RelatedList shows RPCGetRelated's groups ({cwes:[{id,name,via}], capecs, techniques, …}); any other shape is flattened. */
 function RelatedList({ payload }: { payload: unknown }) {
-  const items = relatedItems(payload);
-  if (items.length === 0) return <p className="text-sm text-slate-500">No related records.</p>;
+  const [open, setOpen] = useState<Record<string, boolean>>({});
+  const groups = payload && typeof payload === "object" ? Object.entries(payload as Record<string, unknown>).filter(([, v]) => Array.isArray(v)) : [];
+  if (groups.length === 0) {
+    const items = relatedItems(payload);
+    if (items.length === 0) return <p className="text-sm text-slate-500">No related records.</p>;
+    return (
+      <ul className="flex flex-wrap gap-x-4 gap-y-1 text-sm" data-testid="related">
+        {items.map((it) => (
+          <li key={it.id}>
+            <RelatedLink id={it.id} label={it.label} />
+          </li>
+        ))}
+      </ul>
+    );
+  }
   return (
-    <ul className="flex flex-wrap gap-x-4 gap-y-1 text-sm" data-testid="related">
-      {items.map((it) => (
-        <li key={it.id}>
-          <RelatedLink id={it.id} label={it.label} />
-        </li>
-      ))}
-    </ul>
+    <dl className="space-y-2 text-sm" data-testid="related">
+      {groups.map(([key, v]) => {
+        const items = (v as RelatedItem[]).filter((x) => x && (x.id || x.urn));
+        const shown = open[key] ? items : items.slice(0, 12);
+        return (
+          <div key={key} className="grid gap-1 sm:grid-cols-[12rem_1fr]">
+            <dt className="font-medium text-slate-700">
+              {GROUP_LABELS[key] ?? key} <span className="text-slate-400">({items.length})</span>
+            </dt>
+            <dd>
+              {items.length === 0 ? (
+                <span className="text-slate-400">none</span>
+              ) : (
+                <ul className="flex flex-wrap gap-x-3 gap-y-1">
+                  {shown.map((x, i) => (
+                    <li key={`${x.id ?? x.urn}-${i}`} title={x.via ? `via ${x.via}` : undefined}>
+                      <RelatedLink id={x.id ?? x.urn!} label={key === "techniques" || key === "cwes" ? x.name : undefined} />
+                    </li>
+                  ))}
+                  {items.length > shown.length && (
+                    <li>
+                      <button type="button" className="text-xs text-blue-700 underline" onClick={() => setOpen({ ...open, [key]: true })}>
+                        {items.length - shown.length} more
+                      </button>
+                    </li>
+                  )}
+                </ul>
+              )}
+            </dd>
+          </div>
+        );
+      })}
+    </dl>
   );
 }
 
