@@ -201,6 +201,16 @@ const checks = {
     assert((await page.getByTestId("cwe-capec-link").count()) > 0, "CWE-89 links no CAPEC");
     await noErrorState(page);
     await shot(page, "cwe-detail");
+    // Views: the list, then one view with its objective.
+    const views = await need("local", "RPCListCWEViews", { limit: 1 });
+    assert(views.retcode === 0 && views.payload.total > 0, `RPCListCWEViews: ${views.message} ${views.payload?.total}`);
+    await page.goto(`${BASE}/cwe/`);
+    await page.getByRole("tab", { name: "Views" }).click();
+    await page.getByTestId("view-row").first().waitFor({ timeout: TIMEOUT });
+    assert((await page.getByTestId("view-row").count()) === Math.min(200, views.payload.total), "not every view is listed");
+    await page.getByTestId("view-row").first().getByRole("link").click();
+    await page.getByRole("heading", { name: "Objective" }).waitFor({ timeout: TIMEOUT });
+    await noErrorState(page);
   },
 
   async capec(page) {
