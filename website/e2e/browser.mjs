@@ -318,6 +318,8 @@ const checks = {
   async home(page) {
     await page.goto(`${BASE}/`);
     await page.getByRole("navigation", { name: "Main" }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]'), null, { timeout: TIMEOUT }).catch(() => {});
+    await shot(page, "home");
     // Keyboard: the skip link comes first, then the tabs.
     await page.keyboard.press("Tab");
     assert((await page.evaluate(() => document.activeElement?.textContent)) === "Skip to content", "the first Tab does not reach the skip link");
@@ -329,7 +331,6 @@ const checks = {
     assert(reached, "the CVE tab is not reachable by keyboard");
     await page.keyboard.press("Enter");
     await page.waitForURL(/\/cve\/$/);
-    await shot(page, "home");
   },
 
   async phone(page) {

@@ -178,6 +178,7 @@ export function CveSearch() {
                           {c.id}
                         </Link>
                         {c.kev && <Badge className="ml-1 bg-red-100 text-red-800">KEV</Badge>}
+                        {/^rejected$/i.test(c.status) && <Badge className="ml-1 bg-slate-200 font-sans text-slate-600">Rejected</Badge>}
                         <p className="mt-1 whitespace-normal font-sans text-xs text-slate-600 md:hidden">{truncate(c.description, 140)}</p>
                       </td>
                       <td className="whitespace-nowrap px-2 py-2">
@@ -185,7 +186,7 @@ export function CveSearch() {
                         {c.cvssVersion && <span className="ml-1 text-xs text-slate-400">v{c.cvssVersion}</span>}
                       </td>
                       <td className="hidden whitespace-nowrap px-2 py-2 text-slate-600 sm:table-cell">{formatDate(c.published).slice(0, 10)}</td>
-                      <td className="hidden px-2 py-2 text-xs lg:table-cell">
+                      <td className="hidden whitespace-nowrap px-2 py-2 text-xs lg:table-cell">
                         {(c.cweIds ?? []).map((w) => (
                           <div key={w} className="font-mono">
                             {w}
