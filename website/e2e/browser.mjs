@@ -304,6 +304,29 @@ const checks = {
     await shot(page, "etl");
   },
 
+  async provider(page) {
+    const tree = await need("meta", "RPCGetEtlTree");
+    const before = tree.payload.providers?.find((p) => p.id === "cve");
+    assert(before, "meta has no cve provider");
+    await page.goto(`${BASE}/etl/`);
+    const node = page.getByTestId("provider").filter({ has: page.getByTestId("provider-id").getByText("cve", { exact: true }) });
+    await node.waitFor({ timeout: TIMEOUT });
+    const start = node.getByRole("button", { name: "Start cve" });
+    assert(await start.isEnabled(), `Start is disabled for a provider in state ${before.state}`);
+    await start.click();
+    // The provider syncs from the loopback NVD server: its processed count grows on the page.
+    const processed = node.locator("dt", { hasText: "Processed" }).locator("xpath=following-sibling::dd");
+    await page.waitForFunction(
+      ([el, n]) => Number(el.textContent.replace(/,/g, "")) > n,
+      [await processed.elementHandle(), before.processed_count ?? 0],
+      { timeout: 60_000 },
+    ).catch(async () => {
+      const err = await node.getByRole("alert").allInnerTexts();
+      throw new Error(`the cve provider processed nothing after Start (${err.join("; ") || "no error shown"})`);
+    });
+    await shot(page, "etl-provider");
+  },
+
   async kernel(page) {
     const k = await need("broker", "RPCGetKernelMetrics");
     assert(k.retcode === 0, k.message);

@@ -17,7 +17,7 @@ export function TrendChart({ data, series, unit = "", height = 160, threshold, d
         <AreaChart data={data} margin={{ top: 5, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
           <XAxis dataKey="t" tickFormatter={(t: number) => new Date(t).toISOString().slice(11, 19)} tick={{ fontSize: 10 }} minTickGap={40} />
-          <YAxis width={52} tick={{ fontSize: 10 }} unit={unit} domain={domain ?? [0, "auto"]} tickFormatter={(v: number) => (Math.abs(v) >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1))} />
+          <YAxis width={56} tick={{ fontSize: 10 }} unit={unit} domain={domain ?? [0, "auto"]} tickFormatter={(v: number) => (Math.abs(v) >= 10_000 ? `${(v / 1000).toFixed(0)}k` : Math.abs(v) >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1))} />
           <Tooltip labelFormatter={(t) => new Date(Number(t)).toISOString().slice(11, 19)} formatter={(v) => `${typeof v === "number" ? v.toFixed(2) : v}${unit}`} />
           {series.map((s) => (
             <Area key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={s.color} fill={s.color} fillOpacity={0.15} isAnimationActive={false} />

@@ -226,7 +226,7 @@ function Kernel() {
           return (
             <div className="space-y-4" data-testid="kernel">
               <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-                <Stat label="P99 latency" value={`${k.p99LatencyMs.toFixed(1)} ms`} hint={k.p99LatencyMs > P99_THRESHOLD_MS ? `above the ${P99_THRESHOLD_MS} ms threshold` : `threshold ${P99_THRESHOLD_MS} ms`} testId="p99" />
+                <Stat label="P99 latency" value={`${formatNumber(k.p99LatencyMs, 1)} ms`} hint={k.p99LatencyMs > P99_THRESHOLD_MS ? `above the ${P99_THRESHOLD_MS} ms threshold` : `threshold ${P99_THRESHOLD_MS} ms`} testId="p99" />
                 <Stat label="Buffer saturation" value={`${sat.toFixed(1)}%`} hint={<Meter value={sat} label="Buffer saturation" className="mt-1" />} />
                 <Stat label="Messages/s" value={formatNumber(k.messageRate, 1)} hint={`errors ${formatNumber(k.errorRate, 2)}/s`} />
                 <Stat label="Active workers" value={formatNumber(k.activeWorkers)} hint={`${k.allocatedPermits}/${k.totalPermits} permits allocated`} />
