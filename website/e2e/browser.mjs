@@ -358,10 +358,10 @@ const checks = {
 
   async phone(page) {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["/system/", "/cve/", "/jobs/", "/etl/"]) {
+    for (const path of ["/", "/system/", "/cve/", "/cwe/", "/capec/", "/attack/", "/jobs/", "/etl/"]) {
       await page.goto(`${BASE}${path}`);
       await page.locator("main h1").waitFor();
-      await page.waitForTimeout(500);
+      await page.waitForLoadState("networkidle", { timeout: 15_000 }).catch(() => {});
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert(overflow <= 1, `${path} is ${overflow}px wider than a phone`);
     }
