@@ -128,16 +128,8 @@ func (c *collector) fromCVE(id string) error {
 func (c *collector) fromCWEs(ids []string, via string, listCVEs bool) error {
 	var capecs []Node
 	for _, id := range ids {
-		wu, err := urn.New(urn.MITRE, urn.CWE, id)
-		if err != nil {
-			return err
-		}
-		name := ""
-		if w, err := c.h.CWE.Weakness(c.ctx, id); err == nil {
-			name = w.Name
-		}
-		if via != "" || !c.seen[wu.String()] {
-			c.add(&c.res.CWEs, wu, id, name, via)
+		if via != "" {
+			c.addCWE(id, via)
 		}
 		if listCVEs {
 			if err := c.cvesOf(id); err != nil {
@@ -171,6 +163,46 @@ func (c *collector) cvesOf(cweID string) error {
 			continue
 		}
 		c.add(&c.res.CVEs, u, s.ID, "", cweID)
+	}
+	return nil
+}
+
+// addCWE adds a weakness with its name; false when it was already listed.
+func (c *collector) addCWE(id, via string) bool {
+	wu, err := urn.New(urn.MITRE, urn.CWE, id)
+	if err != nil {
+		return false
+	}
+	name := ""
+	if w, err := c.h.CWE.Weakness(c.ctx, id); err == nil {
+		name = w.Name
+	}
+	return c.add(&c.res.CWEs, wu, id, name, via)
+}
+
+// cwesOfCAPEC is the union of what both catalogs say.
+func (c *collector) cwesOfCAPEC(capecID string) ([]string, error) {
+	a, err := c.h.CAPEC.CWEsForCAPEC(c.ctx, capecID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.h.CWE.CWEsForCAPEC(c.ctx, capecID)
+	if err != nil {
+		return nil, err
+	}
+	return union(a, b), nil
+}
+
+// techniquesOfCAPEC adds the techniques an attack pattern maps to.
+func (c *collector) techniquesOfCAPEC(capecID string) error {
+	techs, err := c.h.CAPEC.AttackTechniquesForCAPEC(c.ctx, capecID)
+	if err != nil {
+		return err
+	}
+	for _, t := range techs {
+		if err := c.technique(t, capecID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -214,16 +246,7 @@ func (c *collector) capec(id, via string, forward bool) error {
 	if !c.add(&c.res.CAPECs, cu, id, name, via) || !forward {
 		return nil
 	}
-	techs, err := c.h.CAPEC.AttackTechniquesForCAPEC(c.ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, t := range techs {
-		if err := c.technique(t, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.techniquesOfCAPEC(id)
 }
 
 // technique adds a technique with its mitigations, groups and software.
@@ -257,38 +280,17 @@ func (c *collector) technique(id, via string) error {
 }
 
 func (c *collector) fromCAPEC(id string) error {
-	a, err := c.h.CAPEC.CWEsForCAPEC(c.ctx, id)
+	cwes, err := c.cwesOfCAPEC(id)
 	if err != nil {
 		return err
 	}
-	b, err := c.h.CWE.CWEsForCAPEC(c.ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, w := range union(a, b) {
-		wu, err := urn.New(urn.MITRE, urn.CWE, w)
-		if err != nil {
-			continue
-		}
-		name := ""
-		if wk, err := c.h.CWE.Weakness(c.ctx, w); err == nil {
-			name = wk.Name
-		}
-		c.add(&c.res.CWEs, wu, w, name, id)
+	for _, w := range cwes {
+		c.addCWE(w, id)
 		if err := c.cvesOf(w); err != nil {
 			return err
 		}
 	}
-	techs, err := c.h.CAPEC.AttackTechniquesForCAPEC(c.ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, t := range techs {
-		if err := c.technique(t, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.techniquesOfCAPEC(id)
 }
 
 func (c *collector) fromAttack(id string) error {
@@ -321,18 +323,12 @@ func (c *collector) fromAttack(id string) error {
 		if err := c.capec(cp, id, false); err != nil {
 			return err
 		}
-		a, _ := c.h.CAPEC.CWEsForCAPEC(c.ctx, cp)
-		b, _ := c.h.CWE.CWEsForCAPEC(c.ctx, cp)
-		for _, w := range union(a, b) {
-			wu, err := urn.New(urn.MITRE, urn.CWE, w)
-			if err != nil {
-				continue
-			}
-			name := ""
-			if wk, err := c.h.CWE.Weakness(c.ctx, w); err == nil {
-				name = wk.Name
-			}
-			if c.add(&c.res.CWEs, wu, w, name, cp) {
+		linked, err := c.cwesOfCAPEC(cp)
+		if err != nil {
+			return err
+		}
+		for _, w := range linked {
+			if c.addCWE(w, cp) {
 				cwes = append(cwes, w)
 			}
 		}
