@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/v2e/v2e/internal/rpc"
@@ -208,6 +209,9 @@ func openFDs() (*os.File, *os.File, error) {
 			}
 			n = v
 		}
+		// Non-blocking, so the runtime poller waits for input instead of a
+		// thread blocked in read(2): a parked goroutine wakes faster.
+		_ = syscall.SetNonblock(n, true)
 		f := os.NewFile(uintptr(n), "rpc-fd-"+strconv.Itoa(n))
 		if f == nil {
 			return nil, fmt.Errorf("%w: descriptor %d", ErrNoFDs, n)
