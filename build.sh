@@ -159,8 +159,12 @@ run_bench() {
   mkdir -p "$BUILD_DIR"
   local raw="$BUILD_DIR/bench.txt"
   log "running benchmarks (output in $raw)"
-  local flags=(-run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 60m)
-  go test "${flags[@]}" ./... | tee "$raw"
+  local flags=(-run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 90m)
+  {
+    echo "load: before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    go test "${flags[@]}" ./...
+    echo "load: after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  } | tee "$raw"
   log "writing docs/benchmarks.md"
   go run ./cmd/benchreport -in "$raw" -goals docs/bench-goals.json -out docs/benchmarks.md
 }

@@ -82,6 +82,7 @@ const modulePrefix = "github.com/v2e/v2e/"
 func parse(r io.Reader) (map[string]*result, string, error) {
 	results := map[string]*result{}
 	cpu, pkg := "", ""
+	var load []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -89,6 +90,8 @@ func parse(r io.Reader) (map[string]*result, string, error) {
 		switch {
 		case strings.HasPrefix(line, "cpu: "):
 			cpu = strings.TrimPrefix(line, "cpu: ")
+		case strings.HasPrefix(line, "load: "):
+			load = append(load, strings.TrimPrefix(line, "load: "))
 		case strings.HasPrefix(line, "pkg: "):
 			pkg = strings.TrimPrefix(line, "pkg: ")
 		case strings.HasPrefix(line, "Benchmark"):
@@ -121,6 +124,9 @@ func parse(r io.Reader) (map[string]*result, string, error) {
 				r.metrics[unit] += (v - r.metrics[unit]) / float64(r.runs)
 			}
 		}
+	}
+	if len(load) > 0 {
+		cpu += "; load average " + strings.Join(load, ", ")
 	}
 	return results, cpu, sc.Err()
 }
