@@ -223,6 +223,25 @@ func (b *Broker) registerMaster() {
 	b.Handle("RPCGetPermitStats", func(context.Context, string, json.RawMessage) (any, error) {
 		return b.m.pool.Stats(), nil
 	})
+	b.Handle("RPCResizePermits", func(_ context.Context, _ string, params json.RawMessage) (any, error) {
+		p, err := service.Decode[struct {
+			Total int `json:"total"`
+		}](params)
+		if err != nil {
+			return nil, err
+		}
+		if p.Total < 1 {
+			return nil, &rpc.Error{Code: rpc.CodeInvalid, Message: "total must be at least 1"}
+		}
+		revoked, err := b.m.pool.Resize(p.Total)
+		if err != nil {
+			return nil, &rpc.Error{Code: rpc.CodeInvalid, Message: err.Error()}
+		}
+		for h, n := range revoked {
+			b.quotaUpdate(h, n, fmt.Sprintf("pool resized to %d", p.Total))
+		}
+		return b.m.pool.Stats(), nil
+	})
 }
 
 // govern runs the governor until ctx ends: one sample a second.

@@ -73,12 +73,29 @@ func TestPermitRPCs(t *testing.T) {
 	if k.TotalPermits != 10 || k.AllocatedPermits != 6 || k.AvailablePermits != 4 {
 		t.Fatalf("kernel metrics %+v", k)
 	}
+	// Shrinking the pool at run time takes permits back from the holder.
+	if _, err := h.call(t, rpc.BrokerID, "RPCResizePermits", map[string]int{"total": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if k := kernel(t, h); k.TotalPermits != 3 || k.AllocatedPermits != 3 {
+		t.Fatalf("after resize to 3: %+v", k)
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		raw, _ := h.call(t, "meta", "RPCQuotaEvents", nil)
+		return strings.Contains(string(raw), "pool resized to 3")
+	})
+	if _, err := h.call(t, rpc.BrokerID, "RPCResizePermits", map[string]int{"total": 10}); err != nil {
+		t.Fatal(err)
+	}
 	// The permits of a process that dies come back.
 	raw, _ = h.call(t, "meta", "RPCPid", nil)
 	var pid struct{ PID int }
 	json.Unmarshal(raw, &pid)
 	syscall.Kill(pid.PID, syscall.SIGKILL)
 	waitFor(t, 10*time.Second, func() bool { return kernel(t, h).AllocatedPermits == 0 })
+	if k := kernel(t, h); k.AvailablePermits != 10 {
+		t.Fatalf("after the holder died: %+v", k)
+	}
 }
 
 // TestRevocationUnderLoad loads a service until the governed p99 crosses
