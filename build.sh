@@ -190,9 +190,19 @@ run_platform() {
   build_website
   log "building the platform"
   build_bins "$ROOT"
+  go build -o "$BUILD_DIR/demo" ./cmd/demo
   mkdir -p data logs
   log "starting the broker with config.json; the web UI is at http://127.0.0.1:8080 (Ctrl-C stops)"
-  exec ./broker config.json
+  if [ "$VERBOSE" = 1 ]; then
+    ./broker config.json &
+  else
+    ./broker config.json >/dev/null 2>&1 &   # the broker's log is in logs/broker.log
+  fi
+  local broker_pid=$!
+  trap 'kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid"; exit 0' INT TERM
+  "$BUILD_DIR/demo" -url http://127.0.0.1:8080 || true
+  log "the platform keeps running at http://127.0.0.1:8080 (Ctrl-C stops it)"
+  wait "$broker_pid"
 }
 
 action=""
