@@ -23,15 +23,27 @@ type master struct {
 	// all tracks every routed request over 10 s for RPCGetKernelMetrics.
 	all *latency.Tracker
 	// fast tracks, over 2 s, the requests that measure the platform rather
-	// than the outside world or a bulk job: not to remote (NVD pacing) and not
-	// imports. The governor decides on its p99.
+	// than the outside world or a bulk job: not to remote (NVD pacing), not
+	// imports, not batch saves. The governor decides on its p99.
 	fast  *latency.Tracker
 	group *queue.Group // nil when broker.optimizer.enabled is false
 }
 
+// bulkPrefixes name methods that take long by design (a batch of 2,000 CVEs,
+// a whole catalog): their latency says nothing about the platform's health.
+var bulkPrefixes = []string{"RPCImport", "RPCForceImport", "RPCSaveCVEs", "RPCFetch", "RPCStart"}
+
 // governedLatency reports whether a request counts for the governor.
 func governedLatency(target, method string) bool {
-	return target != "remote" && !strings.HasPrefix(method, "RPCImport") && !strings.HasPrefix(method, "RPCForceImport")
+	if target == "remote" {
+		return false
+	}
+	for _, p := range bulkPrefixes {
+		if strings.HasPrefix(method, p) {
+			return false
+		}
+	}
+	return true
 }
 
 func newMaster(b *Broker) (*master, error) {
