@@ -32,6 +32,8 @@ export interface EtlTree {
 
 export interface KernelMetrics {
   p99LatencyMs: number;
+  /** p99 of the requests the governor watches (no bulk methods, nothing to remote). */
+  governedP99LatencyMs?: number;
   bufferSaturation: number;
   activeWorkers: number;
   totalPermits: number;
@@ -212,7 +214,7 @@ function PermitsByProvider({ providers }: { providers: Provider[] }) {
 
 function Kernel() {
   const q = useRPC<KernelMetrics>("broker", "RPCGetKernelMetrics", undefined, { refetchInterval: 2000 });
-  const samples = useSamples(q.data, (k) => ({ p99: k.p99LatencyMs, msg: k.messageRate, err: k.errorRate, sat: k.bufferSaturation * 100 }), 90, q.dataUpdatedAt);
+  const samples = useSamples(q.data, (k) => ({ p99: k.governedP99LatencyMs ?? k.p99LatencyMs, msg: k.messageRate, err: k.errorRate, sat: k.bufferSaturation * 100 }), 90, q.dataUpdatedAt);
   return (
     <Card title="Kernel metrics (broker)">
       <Query q={q} rows={6}>
@@ -226,7 +228,7 @@ function Kernel() {
           return (
             <div className="space-y-4" data-testid="kernel">
               <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-                <Stat label="P99 latency" value={`${formatNumber(k.p99LatencyMs, 1)} ms`} hint={k.p99LatencyMs > P99_THRESHOLD_MS ? `above the ${P99_THRESHOLD_MS} ms threshold` : `threshold ${P99_THRESHOLD_MS} ms`} testId="p99" />
+                <Stat label="P99 latency (governed)" value={`${formatNumber(k.governedP99LatencyMs ?? k.p99LatencyMs, 1)} ms`} hint={`${(k.governedP99LatencyMs ?? k.p99LatencyMs) > P99_THRESHOLD_MS ? `above the ${P99_THRESHOLD_MS} ms threshold` : `threshold ${P99_THRESHOLD_MS} ms`} · all requests ${formatNumber(k.p99LatencyMs, 1)} ms`} testId="p99" />
                 <Stat label="Buffer saturation" value={`${sat.toFixed(1)}%`} hint={<Meter value={sat} label="Buffer saturation" className="mt-1" />} />
                 <Stat label="Messages/s" value={formatNumber(k.messageRate, 1)} hint={`errors ${formatNumber(k.errorRate, 2)}/s`} />
                 <Stat label="Active workers" value={formatNumber(k.activeWorkers)} hint={`${k.allocatedPermits}/${k.totalPermits} permits allocated`} />
