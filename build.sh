@@ -159,7 +159,8 @@ run_bench() {
   mkdir -p "$BUILD_DIR"
   local raw="$BUILD_DIR/bench.txt"
   log "running benchmarks (output in $raw)"
-  local flags=(-run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 90m)
+  # -p 1: one package's benchmarks at a time, so they do not compete for the cores.
+  local flags=(-p 1 -run '^$' -bench . -benchmem -count "${BENCHCOUNT:-1}" -timeout 90m)
   {
     echo "load: before: $(cut -d' ' -f1-3 /proc/loadavg)"
     go test "${flags[@]}" ./...
