@@ -93,12 +93,12 @@ func startBenchPlatform(b *testing.B, records int) *benchPlatform {
 		"server": map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", port)},
 		"broker": map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8, "processes": []any{
 			map[string]any{"id": "nvdserver", "command": filepath.Join(binDir, "nvdserver"), "args": nvdArgs, "rpc": false},
-			proc("access"), proc("local"), proc("remote"), proc("meta", "-startup-imports=false")}},
+			proc("access"), proc("local"), proc("remote"), proc("meta")}},
 		"logging": map[string]any{"level": benchLogLevel()},
 		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out")},
 		"remote": map[string]any{"nvd_base_url": fmt.Sprintf("http://127.0.0.1:%d/rest/json/cves/2.0", nvdPort),
 			"requests_per_window": 100000, "window_seconds": 1},
-		"meta": map[string]any{"checkpoint_every": 100},
+		"meta": map[string]any{"checkpoint_every": 100, "startup_imports": false},
 	}
 	data, _ := json.Marshal(cfg)
 	path := filepath.Join(dir, "config.json")

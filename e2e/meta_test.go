@@ -82,12 +82,6 @@ func metaConfig(t *testing.T, imports bool, data string, nvdArgs ...string) meta
 		"-window", "100ms", "-limit", "1000"}, nvdArgs...)
 	b := cfg["broker"].(map[string]any)
 	procs := b["processes"].([]any)
-	for _, p := range procs {
-		pm := p.(map[string]any)
-		if pm["id"] == "meta" && !imports {
-			pm["args"] = []any{"-startup-imports=false"}
-		}
-	}
 	b["processes"] = append([]any{map[string]any{"id": "nvdserver", "command": filepath.Join(binDir, "nvdserver"), "args": args,
 		"rpc": false, "restart": true, "max_restarts": -1}}, procs...)
 	cfg["remote"] = map[string]any{"nvd_base_url": base + "/rest/json/cves/2.0", "requests_per_window": 1000,
@@ -95,7 +89,7 @@ func metaConfig(t *testing.T, imports bool, data string, nvdArgs ...string) meta
 	dir := t.TempDir()
 	cfg["local"] = map[string]any{"cve_db_path": filepath.Join(dir, "cve.db"), "cwe_db_path": filepath.Join(dir, "cwe.db"),
 		"capec_db_path": filepath.Join(dir, "capec.db"), "attack_db_path": filepath.Join(dir, "attack.db")}
-	cfg["meta"] = map[string]any{"session_db_path": filepath.Join(dir, "session.db"), "checkpoint_every": 50}
+	cfg["meta"] = map[string]any{"session_db_path": filepath.Join(dir, "session.db"), "checkpoint_every": 50, "startup_imports": imports}
 	cfg["logging"] = map[string]any{"level": "info"}
 	return metaSetup{feed: sourceFeed(t, data), cfg: cfg, nvdURL: base, dataDir: dir}
 }

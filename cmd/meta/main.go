@@ -1,8 +1,8 @@
 // Command meta runs v2e jobs (contract §5 "meta"): sessions, the Unified ETL
 // Engine and the startup imports. The broker starts it.
 //
-// Flags: -startup-imports=false skips the CWE, CAPEC and ATT&CK imports at
-// start (tests that only sync CVEs use it).
+// The CWE, CAPEC and ATT&CK imports at start run when meta.startup_imports
+// is true (the default) and the flag -startup-imports is not false.
 package main
 
 import (
