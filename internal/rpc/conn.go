@@ -51,6 +51,26 @@ func (c *Conn) Self() string { return c.self }
 // stream, after failing every pending call with ErrClosed.
 func (c *Conn) Serve(handle func(*Message), bad func(line []byte, err error)) error {
 	for {
+		m, err := c.Next(bad)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		handle(m)
+	}
+}
+
+// Next reads until a message that is not the answer to a pending Call
+// arrives and returns it; answers complete their calls on the way. Lines
+// that cannot be decoded are reported to bad (which may be nil) and skipped.
+// At the end of the stream it fails every pending call with ErrClosed and
+// returns io.EOF. Next must not be called concurrently with itself or Serve:
+// one goroutine reads at a time, though it may hand the reading over to
+// another (see internal/service).
+func (c *Conn) Next(bad func(line []byte, err error)) (*Message, error) {
+	for {
 		line, err := c.r.ReadLine()
 		if err != nil {
 			if errors.Is(err, ErrTooLarge) {
@@ -59,11 +79,8 @@ func (c *Conn) Serve(handle func(*Message), bad func(line []byte, err error)) er
 				}
 				continue
 			}
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
 			c.shutdown(ErrClosed)
-			return err
+			return nil, err
 		}
 		own := make([]byte, len(line))
 		copy(own, line)
@@ -77,7 +94,7 @@ func (c *Conn) Serve(handle func(*Message), bad func(line []byte, err error)) er
 		if (m.Type == TypeResponse || m.Type == TypeError) && c.complete(m) {
 			continue
 		}
-		handle(m)
+		return m, nil
 	}
 }
 
