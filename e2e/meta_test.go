@@ -538,6 +538,7 @@ func TestMetaQuotaRevocation(t *testing.T) {
 	// Any latency is over this threshold, so the broker's governor revokes
 	// permits as soon as traffic flows (never below 1, so ETL goes on).
 	s.cfg["broker"].(map[string]any)["permits"] = map[string]any{"total": 10, "p99_revoke_ms": 0.001, "buffer_revoke_ratio": 0.8}
+	s.cfg["meta"].(map[string]any)["checkpoint_every"] = 10
 	p := Start(t, s.cfg)
 	requireRemote(t, p)
 	var g map[string]any
@@ -548,10 +549,27 @@ func TestMetaQuotaRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.MustCall("broker", "RPCReleasePermits", map[string]any{"provider_id": "probe", "permit_count": 1}, nil)
-	p.MustCall("meta", "RPCStartSession", map[string]any{"session_id": "quota", "results_per_batch": 25}, nil)
-	p.Eventually(2*time.Minute, "a revocation seen by meta", func() bool {
-		return strings.Contains(p.Output(), "RUNNING -> WAITING_QUOTA") || strings.Contains(p.Output(), "from=RUNNING to=WAITING_QUOTA")
+	// Start-up traffic already made the governor lower the limit; wait until
+	// idleness restored it, so that meta gets several permits and the
+	// governor has some to take back.
+	p.Eventually(90*time.Second, "permit limit restored", func() bool {
+		var k struct {
+			TotalPermits int `json:"total_permits"`
+			PermitLimit  int `json:"permit_limit"`
+		}
+		return p.Call("broker", "RPCGetKernelMetrics", nil, &k) == nil && k.PermitLimit == k.TotalPermits
 	})
+	// The governor samples the broker's latency once a second; a sample may
+	// see no request of the 2 s window, so a short sync can pass between
+	// revocations. Sync again (a new session, same data) until one lands.
+	revoked := func() bool { return strings.Contains(p.Output(), "from=RUNNING to=WAITING_QUOTA") }
+	for i := 0; i < 5 && !revoked(); i++ {
+		p.MustCall("meta", "RPCStartSession", map[string]any{"session_id": fmt.Sprintf("quota-%d", i), "results_per_batch": 10}, nil)
+		waitSession(t, p, 3*time.Minute, "completed")
+	}
+	if !revoked() {
+		t.Fatal("no revocation reached meta in 5 syncs")
+	}
 	waitSession(t, p, 3*time.Minute, "completed")
 	checkStoredEqualsFeed(t, p, s.feed)
 	out := p.Output()
