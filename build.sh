@@ -17,8 +17,9 @@ usage() {
 usage: ./build.sh [-v] -t|-f|-m|-p|-r|-h
 
   -t   run every test: go vet, go test -race -shuffle=on ./... (unit, in-process
-       and end-to-end tests through the real broker), and the website's tests
-       when the website exists; exits non-zero on any failure (CI runs this)
+       and end-to-end tests through the real broker, the browser tests in
+       Chromium), every fuzz target for CI_FUZZTIME (default 2s), and the
+       website's unit tests; exits non-zero on any failure (CI runs this)
   -f   run every fuzz target for FUZZTIME each (default 5s; e.g. FUZZTIME=1m)
   -m   run the benchmarks and write the report to docs/benchmarks.md
   -p   build and package binaries, config.json, assets and the website into
@@ -132,6 +133,8 @@ run_tests() {
   local flags=(-race -shuffle=on -count=1 -timeout 20m)
   if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
   go test "${flags[@]}" ./...
+  # A short run of every fuzz target (./build.sh -f runs them longer).
+  FUZZTIME="${CI_FUZZTIME:-2s}" run_fuzz
   if have_website; then
     log "website unit tests (vitest)"
     (cd website && npm test)

@@ -242,7 +242,7 @@ func saveBody(items []json.RawMessage) json.RawMessage {
 func cveID(raw json.RawMessage) string {
 	const pre = `{"id":"`
 	if bytes.HasPrefix(raw, []byte(pre)) {
-		if end := bytes.IndexByte(raw[len(pre):], '"'); end > 0 && bytes.IndexByte(raw[len(pre):len(pre)+end], '\\') < 0 {
+		if end := bytes.IndexByte(raw[len(pre):], '"'); end > 0 && plainASCII(raw[len(pre):len(pre)+end]) {
 			return string(raw[len(pre) : len(pre)+end])
 		}
 	}
@@ -251,6 +251,17 @@ func cveID(raw json.RawMessage) string {
 	}
 	_ = json.Unmarshal(raw, &v)
 	return v.ID
+}
+
+// plainASCII reports whether b is printable ASCII without escapes, so that
+// its JSON string value is b itself (encoding/json replaces invalid UTF-8).
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // cveURN is the checkpoint URN of a CVE id.
