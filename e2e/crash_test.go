@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -151,5 +152,40 @@ func TestCrashDuringImports(t *testing.T) {
 	p.MustCall("local", "RPCGetAttackImportMetadata", nil, &meta)
 	if meta.TotalTechniques < 691 {
 		t.Fatalf("ATT&CK after re-import: %+v", meta)
+	}
+}
+
+// TestSyncUnderEachNVDFault runs a full sync into an empty store while the
+// loopback NVD answers twice with each of its failure modes: every sync ends
+// completed with every record of the source stored, or — for a 404, which
+// NVD gives for a bad request and is not retried — failed with NVD's
+// message; never a silent gap.
+func TestSyncUnderEachNVDFault(t *testing.T) {
+	for _, mode := range []string{"403", "429", "404", "502", "503", "504", "truncate", "novulns", "short", "slow", "reset"} {
+		t.Run(mode, func(t *testing.T) {
+			s := metaConfig(t, false, feed2026)
+			p := Start(t, s.cfg)
+			requireRemote(t, p)
+			fault := map[string]any{"mode": mode, "count": 2, "retry_after": 1, "delay_ms": 200, "message": "Invalid apiKey"}
+			nvdFault(t, s.nvdURL, []map[string]any{{"mode": "slow", "count": 2, "delay_ms": 1}, fault})
+			p.MustCall("meta", "RPCStartSession", map[string]any{"session_id": "fault-" + mode, "results_per_batch": 100}, nil)
+			var st sessionStatus
+			p.Eventually(3*time.Minute, "sync ended", func() bool {
+				var err error
+				st, err = status(p)
+				return err == nil && (st.State == "completed" || st.State == "failed" || st.State == "stopped")
+			})
+			t.Logf("%s: %s, %d stored, error %q", mode, st.State, st.StoredCount, st.ErrorMessage)
+			switch {
+			case st.State == "completed":
+				checkStoredEqualsFeed(t, p, s.feed)
+			case st.State == "failed" && mode == "404":
+				if !strings.Contains(st.ErrorMessage, "Invalid apiKey") {
+					t.Fatalf("a failed sync must say what NVD answered: %+v", st)
+				}
+			default:
+				t.Fatalf("sync ended %s: %+v", st.State, st)
+			}
+		})
 	}
 }

@@ -151,8 +151,34 @@ func (j cveJob) fetchSlot(ctx context.Context, p *provider, q map[string]any, st
 }
 
 // fetch asks remote for one page. Throttling and missing methods are not
-// retried by the pipeline: the provider backs off or fails instead.
+// retried by the pipeline: the provider backs off or fails instead. A page
+// that comes back with fewer records than it should (remote shrinks its NVD
+// page size after failures) is completed with further requests, so that a
+// committed page never leaves a hole before the next one.
 func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {
+	pg, err := j.fetchOnce(ctx, p, q, start, ps)
+	for err == nil {
+		want := min(ps, pg.total-start)
+		got := len(pg.items)
+		if got >= want {
+			break
+		}
+		var more cvePage
+		if more, err = j.fetchOnce(ctx, p, q, start+got, ps-got); err != nil {
+			break
+		}
+		if len(more.items) == 0 {
+			err = fmt.Errorf("RPCFetchCVEs start_index %d: no records although %d of %d should follow", start+got, want-got, pg.total)
+			break
+		}
+		pg.items = append(pg.items, more.items...)
+		pg.total = more.total
+	}
+	return pg, err
+}
+
+// fetchOnce is one RPCFetchCVEs.
+func (j cveJob) fetchOnce(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {
 	params := make(map[string]any, len(q)+2)
 	for k, v := range q {
 		params[k] = v
