@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -100,55 +99,6 @@ func authConfig(t *testing.T) map[string]any {
 	return cfg
 }
 
-// startWithToken is Start for a platform with authentication on: the
-// harness's Call sends no token, so it waits with one.
-func startWithToken(t *testing.T, cfg map[string]any, token string) *Platform {
-	t.Helper()
-	dir := t.TempDir()
-	data, _ := json.MarshalIndent(cfg, "", "  ")
-	cfgPath := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(cfgPath, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := &Platform{t: t, Dir: dir, URL: "http://" + cfg["server"].(map[string]any)["address"].(string), Config: cfg,
-		out: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(filepath.Join(binDir, "broker"), cfgPath)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			t.Logf("platform output:\n%s", p.out.String())
-		}
-	})
-	p.Eventually(60*time.Second, "every process running", func() bool {
-		req, _ := http.NewRequest("POST", p.URL+"/restful/rpc", strings.NewReader(`{"method":"RPCListProcesses"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var env struct {
-			Payload struct{ Processes []struct{ Status string } }
-		}
-		if json.NewDecoder(resp.Body).Decode(&env) != nil || len(env.Payload.Processes) == 0 {
-			return false
-		}
-		for _, pr := range env.Payload.Processes {
-			if pr.Status != "running" {
-				return false
-			}
-		}
-		return true
-	})
-	return p
-}
-
 // httpDo sends one request and returns the status, headers and body.
 func httpDo(t *testing.T, method, url, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
@@ -186,7 +136,7 @@ func checkEnvelope(t *testing.T, name string, status int, raw []byte, wantStatus
 }
 
 func TestAccessAuthAndCORS(t *testing.T) {
-	p := startWithToken(t, authConfig(t), "tok-admin")
+	p := StartWithToken(t, authConfig(t), "tok-admin")
 	rpcURL := p.URL + "/restful/rpc"
 	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 	count := `{"method":"RPCCountCVEs","target":"local"}`

@@ -72,6 +72,8 @@ type Platform struct {
 	Dir    string
 	URL    string
 	Config map[string]any
+	// Token, when set, is sent as a bearer token by Call.
+	Token  string
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	exited chan error
@@ -133,7 +135,11 @@ func DefaultConfig(t *testing.T) map[string]any {
 
 // Start writes cfg to a temporary folder, starts the broker there and waits
 // until /restful/health answers and every process is running.
-func Start(t *testing.T, cfg map[string]any) *Platform {
+func Start(t *testing.T, cfg map[string]any) *Platform { return StartWithToken(t, cfg, "") }
+
+// StartWithToken is Start for a platform with authentication on: Call sends
+// token as a bearer token.
+func StartWithToken(t *testing.T, cfg map[string]any, token string) *Platform {
 	t.Helper()
 	dir := t.TempDir()
 	data, _ := json.MarshalIndent(cfg, "", "  ")
@@ -142,7 +148,7 @@ func Start(t *testing.T, cfg map[string]any) *Platform {
 		t.Fatal(err)
 	}
 	server := cfg["server"].(map[string]any)
-	p := &Platform{t: t, Dir: dir, URL: "http://" + server["address"].(string), Config: cfg, out: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &Platform{t: t, Dir: dir, URL: "http://" + server["address"].(string), Config: cfg, Token: token, out: &syncBuffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(filepath.Join(binDir, "broker"), cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1")
@@ -234,6 +240,9 @@ func (p *Platform) Call(target, method string, params any, out any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.URL+"/restful/rpc", bytes.NewReader(body))
+	if p.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.Token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
