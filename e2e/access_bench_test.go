@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -46,100 +43,18 @@ const (
 	loadCallTimeout = 30 * time.Second
 )
 
-// loadPlatform is a platform started for a benchmark (the harness's Start
-// takes a *testing.T).
-type loadPlatform struct {
-	url string
-	cmd *exec.Cmd
-	out *syncBuffer
-}
+// loadPlatform is the platform a load benchmark runs against.
+type loadPlatform struct{ *Platform }
 
 func startLoadPlatform(b *testing.B) *loadPlatform {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	proc := func(id string) map[string]any {
-		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": true, "max_restarts": -1}
-	}
-	cfg := map[string]any{
-		"server": map[string]any{"address": addr},
-		"broker": map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8,
-			"processes": []any{proc("access"), proc("local"), proc("remote"), proc("meta"), proc("sysmon")}},
-		"logging": map[string]any{"level": "warn"},
-		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out")},
-		"meta":    map[string]any{"startup_imports": false},
-		"remote":  map[string]any{"nvd_base_url": "http://127.0.0.1:9/rest/json/cves/2.0"},
-		"assets":  map[string]any{"dir": filepath.Join(repoRoot, "assets")},
-	}
-	dir := b.TempDir()
-	data, _ := json.Marshal(cfg)
-	path := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	lp := &loadPlatform{url: "http://" + addr, out: &syncBuffer{}}
-	lp.cmd = exec.Command(filepath.Join(binDir, "broker"), path)
-	lp.cmd.Stdout, lp.cmd.Stderr = lp.out, lp.out
-	if err := lp.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		lp.stop()
-		if b.Failed() {
-			b.Logf("platform output:\n%s", lp.out.String())
-		}
-	})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var l struct{ Processes []struct{ Status string } }
-		err := lp.call("broker", "RPCListProcesses", nil, &l)
-		if err == nil && len(l.Processes) == 5 && !slices.ContainsFunc(l.Processes, func(p struct{ Status string }) bool { return p.Status != "running" }) {
-			return lp
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("platform not up: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	cfg := DefaultConfig(b)
+	cfg["logging"] = map[string]any{"level": "warn"}
+	return &loadPlatform{Start(b, cfg)}
 }
 
 func (lp *loadPlatform) call(target, method string, params, out any) error {
-	body, _ := json.Marshal(map[string]any{"method": method, "target": target, "params": params})
-	resp, err := http.Post(lp.url+"/restful/rpc", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var env Envelope
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return err
-	}
-	if env.Retcode != 0 {
-		return fmt.Errorf("%s on %s: retcode %d: %s", method, target, env.Retcode, env.Message)
-	}
-	if out != nil {
-		return json.Unmarshal(env.Payload, out)
-	}
-	return nil
-}
-
-func (lp *loadPlatform) stop() {
-	if lp.cmd.ProcessState != nil || lp.cmd.Process == nil {
-		return
-	}
-	_ = lp.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = lp.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = lp.cmd.Process.Kill()
-		<-done
-	}
+	return lp.Call(target, method, params, out)
 }
 
 // storeFeed saves the 2026 feed in chunks of 100 (bodies stay under 1 MiB)
@@ -337,7 +252,7 @@ func loadClient(conns int) *http.Client {
 func BenchmarkAccessLoadRate(b *testing.B) {
 	lp := startLoadPlatform(b)
 	bodies := lp.storeFeed(b)
-	url := lp.url + "/restful/rpc"
+	url := lp.URL + "/restful/rpc"
 	client := loadClient(loadWorkers)
 	// Warm up the connections and the store.
 	for i := range loadWorkers * 4 {
@@ -391,7 +306,7 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 func BenchmarkAccessLoadConns(b *testing.B) {
 	lp := startLoadPlatform(b)
 	bodies := lp.storeFeed(b)
-	url := lp.url + "/restful/rpc"
+	url := lp.URL + "/restful/rpc"
 	rssBefore := lp.accessRSS(b)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -68,7 +68,7 @@ func runMain(m *testing.M) int {
 
 // Platform is one running broker with its processes.
 type Platform struct {
-	t      *testing.T
+	t      testing.TB
 	Dir    string
 	URL    string
 	Config map[string]any
@@ -96,7 +96,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,7 +108,7 @@ func freePort(t *testing.T) int {
 
 // DefaultConfig returns a config for the five services in dir with a free
 // port. Tests adjust it before Start.
-func DefaultConfig(t *testing.T) map[string]any {
+func DefaultConfig(t testing.TB) map[string]any {
 	proc := func(id string) map[string]any {
 		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": true, "max_restarts": -1}
 	}
@@ -135,11 +135,11 @@ func DefaultConfig(t *testing.T) map[string]any {
 
 // Start writes cfg to a temporary folder, starts the broker there and waits
 // until /restful/health answers and every process is running.
-func Start(t *testing.T, cfg map[string]any) *Platform { return StartWithToken(t, cfg, "") }
+func Start(t testing.TB, cfg map[string]any) *Platform { return StartWithToken(t, cfg, "") }
 
 // StartWithToken is Start for a platform with authentication on: Call sends
 // token as a bearer token.
-func StartWithToken(t *testing.T, cfg map[string]any, token string) *Platform {
+func StartWithToken(t testing.TB, cfg map[string]any, token string) *Platform {
 	t.Helper()
 	dir := t.TempDir()
 	data, _ := json.MarshalIndent(cfg, "", "  ")

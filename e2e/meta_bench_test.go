@@ -1,16 +1,10 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -66,101 +60,40 @@ func BenchmarkMetaIngest(b *testing.B) {
 	}
 }
 
-// benchPlatform is a broker run for a benchmark (the Platform helpers take
-// a *testing.T).
-type benchPlatform struct {
-	url string
-	cmd *exec.Cmd
-}
+// benchPlatform is a broker run for a benchmark: the loopback NVD in
+// scale mode, unthrottled, and the services but sysmon.
+type benchPlatform struct{ *Platform }
 
 func startBenchPlatform(b *testing.B, records int) *benchPlatform {
 	b.Helper()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ln, _ = net.Listen("tcp", "127.0.0.1:0")
-	nvdPort := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := b.TempDir()
-	proc := func(id string, args ...any) map[string]any {
-		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "args": args, "rpc": true, "restart": false}
-	}
+	nvdPort := freePort(b)
 	// Only the 2026 feed: -scale moves dates back up to 20 years, and ids of
 	// years before 1999 (from the 2003 feed) are refused by local.
 	nvdArgs := []any{"-addr", fmt.Sprintf("127.0.0.1:%d", nvdPort), "-data", filepath.Join(repoRoot, "assets", "nvd", "nvdcve-2.0-2026.json"),
 		"-scale", strconv.Itoa(records), "-window", "1s", "-limit", "100000"}
-	cfg := map[string]any{
-		"server": map[string]any{"address": fmt.Sprintf("127.0.0.1:%d", port)},
-		"broker": map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8, "processes": []any{
-			map[string]any{"id": "nvdserver", "command": filepath.Join(binDir, "nvdserver"), "args": nvdArgs, "rpc": false},
-			proc("access"), proc("local"), proc("remote"), proc("meta")}},
-		"logging": map[string]any{"level": benchLogLevel()},
-		"access":  map[string]any{"static_dir": filepath.Join(repoRoot, "website", "out")},
-		"remote": map[string]any{"nvd_base_url": fmt.Sprintf("http://127.0.0.1:%d/rest/json/cves/2.0", nvdPort),
-			"requests_per_window": 100000, "window_seconds": 1},
-		"meta": map[string]any{"checkpoint_every": 100, "startup_imports": false},
+	proc := func(id string) map[string]any {
+		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": false}
 	}
-	data, _ := json.Marshal(cfg)
-	path := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	bp := &benchPlatform{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	bp.cmd = exec.Command(filepath.Join(binDir, "broker"), path)
-	bp.cmd.Stdout, bp.cmd.Stderr = os.Stderr, os.Stderr
-	if err := bp.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(bp.stop)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var n struct{ Count int }
-		err := bp.call("meta", "RPCCountCVEs", nil, &n)
-		if err == nil && bp.call("remote", "RPCGetCVECnt", nil, nil) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("platform not up: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	cfg := DefaultConfig(b)
+	cfg["broker"] = map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8, "processes": []any{
+		map[string]any{"id": "nvdserver", "command": filepath.Join(binDir, "nvdserver"), "args": nvdArgs, "rpc": false},
+		proc("access"), proc("local"), proc("remote"), proc("meta")}}
+	cfg["logging"] = map[string]any{"level": benchLogLevel()}
+	cfg["remote"] = map[string]any{"nvd_base_url": fmt.Sprintf("http://127.0.0.1:%d/rest/json/cves/2.0", nvdPort),
+		"requests_per_window": 100000, "window_seconds": 1}
+	cfg["meta"] = map[string]any{"checkpoint_every": 100, "startup_imports": false}
+	bp := &benchPlatform{Start(b, cfg)}
+	bp.Eventually(2*time.Minute, "the loopback NVD answers", func() bool {
+		return bp.Call("remote", "RPCGetCVECnt", nil, nil) == nil
+	})
 	return bp
 }
 
 func (bp *benchPlatform) call(target, method string, params, out any) error {
-	body, _ := json.Marshal(map[string]any{"method": method, "target": target, "params": params})
-	resp, err := http.Post(bp.url+"/restful/rpc", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var env Envelope
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-		return err
-	}
-	if env.Retcode != 0 {
-		return fmt.Errorf("retcode %d: %s", env.Retcode, env.Message)
-	}
-	if out != nil {
-		return json.Unmarshal(env.Payload, out)
-	}
-	return nil
+	return bp.Call(target, method, params, out)
 }
 
-func (bp *benchPlatform) stop() {
-	if bp.cmd.ProcessState != nil || bp.cmd.Process == nil {
-		return
-	}
-	_ = bp.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = bp.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = bp.cmd.Process.Kill()
-		<-done
-	}
-}
+func (bp *benchPlatform) stop() { _ = bp.Stop() }
 
 // benchLogLevel is V2E_BENCH_LOG (default warn); debug shows meta's
 // per-page fetch and store times.
