@@ -132,13 +132,18 @@ run_tests() {
   log "go test -race -shuffle=on ./..."
   local flags=(-race -shuffle=on -count=1 -timeout 20m)
   if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
-  go test "${flags[@]}" ./...
+  mkdir -p "$BUILD_DIR"
+  local out="$BUILD_DIR/test-output.txt"
+  go test "${flags[@]}" ./... 2>&1 | tee "$out"
   # A short run of every fuzz target (./build.sh -f runs them longer).
   FUZZTIME="${CI_FUZZTIME:-2s}" run_fuzz
   if have_website; then
     log "website unit tests (vitest)"
     (cd website && npm test)
   fi
+  # One closing line for CI: Go test packages that passed and failed (any
+  # failure has already stopped the script with a non-zero status).
+  printf 'packages: %d passed, %d failed\n' "$(grep -c '^ok ' "$out")" "$(grep -c '^FAIL	' "$out")"
 }
 
 run_fuzz() {
