@@ -3,25 +3,19 @@
 // broker as a request from "access"), GET /metrics and the static website
 // on server.address.
 //
-// Stopping: on SIGTERM access first shuts its HTTP server down gracefully
-// (no new connections; requests in flight finish through the broker pipes,
-// which stay open) within access.shutdown_timeout_seconds, and only then
-// leaves the broker connection. When its input ends first (the broker is
-// gone) it stops the HTTP server the same way. This is why access runs its
-// own main rather than service.Main, which would close the pipes before the
-// HTTP server could drain.
+// Stopping: on SIGTERM access shuts its HTTP server down gracefully (no new
+// connections; requests in flight finish through the broker pipes, which
+// service.Main keeps open until the closer returns) within
+// access.shutdown_timeout_seconds, and only then leaves the broker. When its
+// input ends first (the broker is gone) it stops the HTTP server the same way.
 package main
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,69 +38,29 @@ const (
 )
 
 func main() {
-	os.Exit(run())
+	service.Main(id, setup)
 }
 
-func run() int {
-	if os.Getenv("RPC_INPUT_FD") == "" && os.Getenv("RPC_OUTPUT_FD") == "" {
-		fmt.Fprintf(os.Stderr, service.Usage, id)
-		return 2
-	}
-	cfgPath := os.Getenv(service.ConfigEnv)
-	if cfgPath == "" {
-		if _, err := os.Stat("config.json"); err == nil {
-			cfgPath = "config.json"
-		}
-	}
-	cfg, err := config.Load(cfgPath, os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", id, err)
-		return 1
-	}
-	logger := service.NewLogger(cfg.Logging.Level, os.Stderr)
-	slog.SetDefault(logger)
-	sig, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-
-	s := service.New(id, service.Options{MaxMessageSize: cfg.Broker.MaxMessageSizeBytes, Logger: logger})
+// setup starts the HTTP server; its closer drains it (service.Main calls it
+// while the broker pipes are still open, so requests in flight finish).
+func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() error, error) {
 	srv, ln, err := newServer(s, cfg)
 	if err != nil {
-		logger.Error("setup failed", "process", id, "err", err)
-		return 1
+		return nil, err
 	}
-	conn, leave := context.WithCancel(context.Background())
-	defer leave()
-	ran := make(chan error, 1)
-	go func() { ran <- s.RunFromEnv(conn) }()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	s.Logger().Info("listening", "address", ln.Addr().String(), "static_dir", cfg.Access.StaticDir)
-
-	var runErr error
-	select {
-	case <-sig.Done():
-		s.Logger().Info("SIGTERM: draining HTTP requests before leaving the broker")
-	case runErr = <-ran:
-		ran <- runErr
-	case err := <-served:
+	go func() {
+		err := srv.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			s.Logger().Error("http server stopped", "err", err)
+		}
 		served <- err
-		runErr = fmt.Errorf("http server: %w", err)
-	}
-	code := 0
-	if err := shutdown(srv, served, cfg.Access.ShutdownTimeoutSeconds); err != nil {
-		s.Logger().Error("http shutdown", "err", err)
-		code = 1
-	}
-	leave()
-	if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
-		s.Logger().Error("service stopped with error", "err", err)
-		code = 1
-	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		s.Logger().Error("stopped", "err", runErr)
-		code = 1
-	}
-	return code
+	}()
+	s.Logger().Info("listening", "address", ln.Addr().String(), "static_dir", cfg.Access.StaticDir)
+	return func() error {
+		s.Logger().Info("draining HTTP requests before leaving the broker")
+		return shutdown(srv, served, cfg.Access.ShutdownTimeoutSeconds)
+	}, nil
 }
 
 // newServer builds the gateway's handler and server and binds the listener.

@@ -526,7 +526,7 @@ type catalog struct {
 }
 
 func (c *catalog) Register(m service.Method, _ service.Handler) { c.methods[m.Name] = true }
-func (c *catalog) OnEvent(id string, _ service.EventHandler)     { c.events[id] = true }
+func (c *catalog) OnEvent(id string, _ service.EventHandler)    { c.events[id] = true }
 
 func TestRegisterServesTheContract(t *testing.T) {
 	r := newRouter(t, 10)

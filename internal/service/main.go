@@ -19,7 +19,9 @@ import (
 const ConfigEnv = "V2E_CONFIG"
 
 // SetupFunc registers a process's handlers on s. The returned function, if
-// not nil, is called after the service stops, to release what setup opened.
+// not nil, is called after the service stops serving requests but before its
+// connection to the broker closes, to release what setup opened; calls
+// through s still work while it runs.
 type SetupFunc func(ctx context.Context, s *Service, cfg config.Config) (closer func() error, err error)
 
 // Main is the whole main function of a service process: it refuses to run
@@ -56,17 +58,32 @@ func run(id string, setup SetupFunc) int {
 		logger.Error("setup failed", "process", id, "err", err)
 		return 1
 	}
-	runErr := s.RunFromEnv(ctx)
-	if closer != nil {
-		if err := closer(); err != nil {
-			logger.Error("close failed", "process", id, "err", err)
-		}
-	}
+	runErr := runAndClose(ctx, s, closer, logger)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		logger.Error("service stopped with error", "process", id, "err", runErr)
 		return 1
 	}
 	return 0
+}
+
+// runAndClose serves on the broker's descriptors until end of input or
+// ctx, then calls closer while the descriptors are still open — so that what
+// closer waits for (access's HTTP requests in flight) can still reach other
+// services through the broker — and only then closes them.
+func runAndClose(ctx context.Context, s *Service, closer func() error, logger *slog.Logger) error {
+	in, out, err := openFDs()
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	defer out.Close()
+	runErr := s.Run(ctx, in, out)
+	if closer != nil {
+		if err := closer(); err != nil {
+			logger.Error("close failed", "process", s.ID(), "err", err)
+		}
+	}
+	return runErr
 }
 
 // NewLogger returns a text logger at level ("debug", "info", "warn", "error").
