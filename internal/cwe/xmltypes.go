@@ -3,80 +3,19 @@ package cwe
 import (
 	"encoding/xml"
 	"strings"
+
+	"github.com/v2e/v2e/internal/mitrexml"
 )
 
-// Text is the plain-text form of a structured-text element: the catalog's
-// XHTML markup is dropped, block elements become line breaks and runs of
-// spaces collapse.
-type Text string
+// Text is the plain-text form of a structured-text element (see
+// internal/mitrexml, shared with the other catalog).
+type Text = mitrexml.Text
 
-// UnmarshalXML flattens the element's mixed content.
-func (t *Text) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
-	s, err := flatten(d)
-	*t = Text(s)
-	return err
-}
-
-// blockElements end a line when flattening XHTML.
-var blockElements = map[string]bool{
-	"p": true, "div": true, "br": true, "li": true, "ul": true, "ol": true, "tr": true,
-	"table": true, "pre": true, "h1": true, "h2": true, "h3": true, "h4": true, "blockquote": true,
-}
-
-// flatten reads the content of the element whose start was just consumed up to
-// and including its end, and returns its text.
-func flatten(d *xml.Decoder) (string, error) {
-	var b strings.Builder
-	depth := 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return "", err
-		}
-		switch v := tok.(type) {
-		case xml.CharData:
-			b.Write(v)
-		case xml.StartElement:
-			depth++
-			if blockElements[v.Name.Local] {
-				b.WriteByte('\n')
-			}
-		case xml.EndElement:
-			if depth == 0 {
-				return normalise(b.String()), nil
-			}
-			depth--
-			if blockElements[v.Name.Local] {
-				b.WriteByte('\n')
-			}
-		}
-	}
-}
-
-// normalise trims every line, collapses inner runs of blanks and drops empty lines.
-func normalise(s string) string {
-	if !strings.ContainsAny(s, "\n\t\r") && !strings.Contains(s, "  ") {
-		return strings.TrimSpace(s)
-	}
-	lines := strings.Split(s, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if f := strings.Fields(l); len(f) > 0 {
-			out = append(out, strings.Join(f, " "))
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// attr returns the value of the named attribute of start.
-func attr(start xml.StartElement, name string) string {
-	for _, a := range start.Attr {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
+// flatten and attr read structured text and attributes (internal/mitrexml).
+var (
+	flatten = mitrexml.Flatten
+	attr    = mitrexml.Attr
+)
 
 // AttackPatternRef is the id of a CAPEC attack pattern linked to a weakness,
 // "CAPEC-<n>" once normalised.
