@@ -700,6 +700,12 @@ func TestAccessMetrics(t *testing.T) {
 	if err := syscall.Kill(pids["meta"], syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The signal is delivered asynchronously: scrape once meta is stopped.
+	p.Eventually(5*time.Second, "meta stopped", func() bool {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pids["meta"]))
+		i := bytes.LastIndexByte(stat, ')')
+		return err == nil && i > 0 && i+2 < len(stat) && stat[i+2] == 'T'
+	})
 	text, took := scrape(t, p)
 	if err := syscall.Kill(pids["meta"], syscall.SIGCONT); err != nil {
 		t.Fatal(err)
