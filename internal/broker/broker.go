@@ -28,11 +28,6 @@ type Broker struct {
 	order    []*proc
 
 	handlers map[string]HandlerFunc
-	// OnProcessGone, when set before Start, is called after a process exits.
-	OnProcessGone func(id string)
-	// Observer, when set before Start, is told the latency of every routed
-	// request when its answer arrives.
-	Observer func(target string, latency time.Duration, isErr bool)
 
 	pendMu  sync.Mutex
 	pending map[pendKey]*pending
@@ -338,7 +333,7 @@ func (b *Broker) routeAnswer(fl *flusher, p *proc, m *rpc.Message) {
 		p.log.Debug("answer nobody waits for", "id", m.ID, "correlation_id", m.CorrelationID)
 		return
 	}
-	b.observe(pd, m.Type == rpc.TypeError)
+	b.observe(pd)
 	m.Target = pd.from.cfg.ID
 	if err := b.forwardVia(fl, pd.from, m); err != nil {
 		p.log.Debug("answer not delivered", "to", pd.from.cfg.ID, "err", err)
@@ -442,15 +437,9 @@ func (b *Broker) processGone(p *proc) {
 			fmt.Sprintf("target process %q exited before answering %s", p.cfg.ID, pd.method))
 	}
 	b.serviceGone(p.cfg.ID)
-	if b.OnProcessGone != nil {
-		b.OnProcessGone(p.cfg.ID)
-	}
 }
 
-// observe records the latency of an answered request (kernel metrics hook).
-func (b *Broker) observe(pd *pending, isErr bool) {
-	b.m.observe(pd.target, pd.method, time.Since(pd.start), isErr)
-	if b.Observer != nil {
-		b.Observer(pd.target, time.Since(pd.start), isErr)
-	}
+// observe records the latency of an answered request in the kernel metrics.
+func (b *Broker) observe(pd *pending) {
+	b.m.observe(pd.target, pd.method, time.Since(pd.start))
 }

@@ -102,7 +102,7 @@ func (m *master) addDestination(p *proc) {
 }
 
 // observe records one answered request.
-func (m *master) observe(target, method string, d time.Duration, isErr bool) {
+func (m *master) observe(target, method string, d time.Duration) {
 	m.all.Observe(target, d)
 	if governedLatency(target, method) {
 		m.fast.Observe(target, d)
