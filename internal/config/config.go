@@ -516,12 +516,3 @@ func redact(tok string) string {
 	}
 	return tok[:2] + "…" + tok[len(tok)-2:]
 }
-
-// Resolve returns p relative to the config file's folder when it is
-// relative, so that a config works from any working directory.
-func (c *Config) Resolve(p string) string {
-	if p == "" || filepath.IsAbs(p) || c.Path == "" {
-		return p
-	}
-	return filepath.Join(filepath.Dir(c.Path), p)
-}
