@@ -16,7 +16,7 @@ usage() {
   cat <<'USAGE'
 usage: ./build.sh [-v] -t|-f|-m|-p|-r|-h
 
-  -t   run every test: go vet, go test -race -shuffle=on ./... (unit, in-process
+  -t   run every test: go vet, staticcheck, go test -race -shuffle=on ./... (unit, in-process
        and end-to-end tests through the real broker, the browser tests in
        Chromium), every fuzz target for CI_FUZZTIME (default 3000x), and the
        website's unit tests; exits non-zero on any failure (CI runs this)
@@ -129,6 +129,8 @@ run_tests() {
   fi
   log "go vet ./..."
   go vet ./...
+  log "staticcheck ./..."
+  go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
   log "go test -race -shuffle=on ./..."
   local flags=(-race -shuffle=on -count=1 -timeout 20m)
   if [ "$VERBOSE" = 1 ]; then flags+=(-v); fi
