@@ -2,9 +2,10 @@ package cwe
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/v2e/v2e/internal/mitrexml"
 )
 
 // Namespace is the XML namespace of the CWE catalog schema version 7.
@@ -102,25 +103,12 @@ func readEntry(d *xml.Decoder, c *Catalog, v xml.StartElement, line int, depth *
 }
 
 func decode(d *xml.Decoder, x any, start xml.StartElement, w where) error {
-	if err := d.DecodeElement(x, &start); err != nil {
-		var se *xml.SyntaxError
-		if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return syntaxErr(d, err)
-		}
-		return w.errorf("%q: %v", attr(start, "ID"), err)
+	syntax, err := mitrexml.DecodeEntry(d, x, start, ErrMalformed)
+	if syntax || err == nil {
+		return err
 	}
-	return nil
+	return w.errorf("%q: %v", attr(start, "ID"), err)
 }
 
 // syntaxErr wraps a decoder error with its line.
-func syntaxErr(d *xml.Decoder, err error) error {
-	var se *xml.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("%w: line %d: %s", ErrMalformed, se.Line, se.Msg)
-	}
-	line, _ := d.InputPos()
-	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: line %d: unexpected end of file", ErrMalformed, line)
-	}
-	return fmt.Errorf("%w: line %d: %w", ErrMalformed, line, err)
-}
+func syntaxErr(d *xml.Decoder, err error) error { return mitrexml.LineError(d, err, ErrMalformed) }

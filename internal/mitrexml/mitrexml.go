@@ -5,6 +5,9 @@ package mitrexml
 
 import (
 	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 )
 
@@ -79,4 +82,34 @@ func Attr(start xml.StartElement, name string) string {
 		}
 	}
 	return ""
+}
+
+// LineError wraps a decoder error in malformed (the catalog package's
+// sentinel) with the line it happened on: the syntax error's own line, or the
+// decoder's position for a cut-off file.
+func LineError(d *xml.Decoder, err, malformed error) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: line %d: %s", malformed, se.Line, se.Msg)
+	}
+	line, _ := d.InputPos()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: line %d: unexpected end of file", malformed, line)
+	}
+	return fmt.Errorf("%w: line %d: %w", malformed, line, err)
+}
+
+// DecodeEntry decodes the element that start opens into x. A broken or cut-off
+// file gives LineError; any other decoding error is returned as it is, for
+// the caller to name the entry.
+func DecodeEntry(d *xml.Decoder, x any, start xml.StartElement, malformed error) (syntax bool, err error) {
+	err = d.DecodeElement(x, &start)
+	if err == nil {
+		return false, nil
+	}
+	var se *xml.SyntaxError
+	if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true, LineError(d, err, malformed)
+	}
+	return false, err
 }
