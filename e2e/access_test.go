@@ -645,17 +645,7 @@ func scrape(t *testing.T, p *Platform) (string, time.Duration) {
 func TestAccessMetrics(t *testing.T) {
 	p := Start(t, DefaultConfig(t))
 	p.MustCall("local", "RPCCountCVEs", nil, nil)
-	var procs struct {
-		Processes []struct {
-			ID  string
-			PID int
-		}
-	}
-	p.MustCall("broker", "RPCListProcesses", nil, &procs)
-	pids := map[string]int{}
-	for _, pr := range procs.Processes {
-		pids[pr.ID] = pr.PID
-	}
+	pids := map[string]int{"sysmon": p.RunningPID(t, "sysmon"), "meta": p.RunningPID(t, "meta")}
 	text, _ := scrape(t, p)
 	want := map[string]func(float64) bool{
 		`v2e_http_rpc_requests_total{method="RPCCountCVEs",retcode="0"}`:     func(v float64) bool { return v == 1 },
@@ -686,9 +676,7 @@ func TestAccessMetrics(t *testing.T) {
 	}
 
 	// A restart shows up.
-	if err := syscall.Kill(pids["sysmon"], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	signalProcess(t, pids["sysmon"], syscall.SIGKILL)
 	p.Eventually(20*time.Second, "sysmon restart counted", func() bool {
 		text, _ := scrape(t, p)
 		v, _ := metricValue(text, `v2e_process_restarts_total{process="sysmon"}`)
@@ -697,9 +685,7 @@ func TestAccessMetrics(t *testing.T) {
 	})
 
 	// A frozen meta is skipped after the scrape timeout; the rest answers.
-	if err := syscall.Kill(pids["meta"], syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	signalProcess(t, pids["meta"], syscall.SIGSTOP)
 	// The signal is delivered asynchronously: scrape once meta is stopped.
 	p.Eventually(5*time.Second, "meta stopped", func() bool {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pids["meta"]))
@@ -707,9 +693,7 @@ func TestAccessMetrics(t *testing.T) {
 		return err == nil && i > 0 && i+2 < len(stat) && stat[i+2] == 'T'
 	})
 	text, took := scrape(t, p)
-	if err := syscall.Kill(pids["meta"], syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	signalProcess(t, pids["meta"], syscall.SIGCONT)
 	for series, wantV := range map[string]float64{
 		`v2e_scrape_source_up{method="RPCGetEtlTree",target="meta"}`:       0,
 		`v2e_scrape_source_up{method="RPCGetSessionStatus",target="meta"}`: 0,

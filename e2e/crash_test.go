@@ -12,36 +12,15 @@ import (
 	"time"
 )
 
-// pidOf returns the pid and status of process id.
-func pidOf(t *testing.T, p *Platform, id string) (int, string) {
-	t.Helper()
-	var res struct {
-		Processes []struct {
-			ID, Status string
-			PID        int
-		}
-	}
-	p.MustCall("broker", "RPCListProcesses", nil, &res)
-	for _, pr := range res.Processes {
-		if pr.ID == id {
-			return pr.PID, pr.Status
-		}
-	}
-	t.Fatalf("no process %q", id)
-	return 0, ""
-}
-
 // kill9 kills process id with SIGKILL and waits until the broker has it
 // running again.
 func kill9(t *testing.T, p *Platform, id string) {
 	t.Helper()
-	pid, _ := pidOf(t, p, id)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	pid := p.RunningPID(t, id)
+	signalProcess(t, pid, syscall.SIGKILL)
 	p.Eventually(time.Minute, id+" restarted", func() bool {
-		np, st := pidOf(t, p, id)
-		return np != pid && st == "running"
+		np, st := p.PID(t, id)
+		return np != pid && np > 0 && st == "running"
 	})
 }
 

@@ -131,28 +131,12 @@ func TestSysmonThroughBroker(t *testing.T) {
 
 func TestKillNineServiceComesBack(t *testing.T) {
 	p := Start(t, DefaultConfig(t))
-	pidOf := func(id string) int {
-		var res struct {
-			Processes []struct {
-				ID  string
-				PID int
-			}
-		}
-		p.MustCall("broker", "RPCListProcesses", nil, &res)
-		for _, pr := range res.Processes {
-			if pr.ID == id {
-				return pr.PID
-			}
-		}
-		return 0
-	}
-	before := pidOf("sysmon")
+	before := p.RunningPID(t, "sysmon")
 	killed := time.Now()
-	if err := syscall.Kill(before, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	signalProcess(t, before, syscall.SIGKILL)
 	p.Eventually(20*time.Second, "sysmon answers again", func() bool {
-		return pidOf("sysmon") != before && p.Call("sysmon", "RPCGetSysMetrics", nil, nil) == nil
+		np, _ := p.PID(t, "sysmon")
+		return np != before && np > 0 && p.Call("sysmon", "RPCGetSysMetrics", nil, nil) == nil
 	})
 	t.Logf("sysmon answered again %s after SIGKILL", time.Since(killed).Round(time.Millisecond))
 }

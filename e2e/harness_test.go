@@ -270,6 +270,52 @@ func (p *Platform) MustCall(target, method string, params any, out any) {
 }
 
 // Eventually polls cond until it holds or d passes.
+// PID returns the pid and status the broker reports for process id (pid 0
+// while it is not running).
+func (p *Platform) PID(t testing.TB, id string) (int, string) {
+	t.Helper()
+	var res struct {
+		Processes []struct {
+			ID, Status string
+			PID        int
+		}
+	}
+	p.MustCall("broker", "RPCListProcesses", nil, &res)
+	for _, pr := range res.Processes {
+		if pr.ID == id {
+			return pr.PID, pr.Status
+		}
+	}
+	t.Fatalf("no process %q", id)
+	return 0, ""
+}
+
+// RunningPID waits until process id is running and returns its pid.
+func (p *Platform) RunningPID(t testing.TB, id string) int {
+	t.Helper()
+	var pid int
+	p.Eventually(time.Minute, id+" running", func() bool {
+		var st string
+		pid, st = p.PID(t, id)
+		return pid > 1 && st == "running"
+	})
+	return pid
+}
+
+// signalProcess sends sig to one service process. kill(2) with a pid of 0
+// or -1 signals the test's whole process group (go test, build.sh, CI) or
+// every process it may signal, so anything but another single process is
+// refused.
+func signalProcess(t testing.TB, pid int, sig syscall.Signal) {
+	t.Helper()
+	if pid <= 1 || pid == os.Getpid() || pid == os.Getppid() {
+		t.Fatalf("refusing to send %v to pid %d: not a service process", sig, pid)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		t.Fatalf("signal %v to pid %d: %v", sig, pid, err)
+	}
+}
+
 func (p *Platform) Eventually(d time.Duration, what string, cond func() bool) {
 	p.t.Helper()
 	deadline := time.Now().Add(d)

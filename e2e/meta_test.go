@@ -391,25 +391,6 @@ func TestMetaPauseResumeStop(t *testing.T) {
 	wantError(t, p.Call("meta", "RPCPauseProvider", map[string]any{"provider_id": "nope"}, nil), "provider_id")
 }
 
-// metaPID returns meta's pid from the broker.
-func metaPID(t *testing.T, p *Platform) (int, string) {
-	t.Helper()
-	var res struct {
-		Processes []struct {
-			ID, Status string
-			PID        int
-		}
-	}
-	p.MustCall("broker", "RPCListProcesses", nil, &res)
-	for _, pr := range res.Processes {
-		if pr.ID == "meta" {
-			return pr.PID, pr.Status
-		}
-	}
-	t.Fatal("no meta process")
-	return 0, ""
-}
-
 func TestMetaKillNineResumes(t *testing.T) {
 	kills := 5
 	if v, err := strconv.Atoi(os.Getenv("V2E_META_KILLS")); err == nil && v > 0 {
@@ -437,13 +418,11 @@ func TestMetaKillNineResumes(t *testing.T) {
 			t.Logf("sync completed before kill %d", i+1)
 			break
 		}
-		pid, _ := metaPID(t, p)
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
+		pid := p.RunningPID(t, "meta")
+		signalProcess(t, pid, syscall.SIGKILL)
 		p.Eventually(time.Minute, "meta restarted", func() bool {
-			np, status := metaPID(t, p)
-			return np != pid && status == "running"
+			np, status := p.PID(t, "meta")
+			return np != pid && np > 0 && status == "running"
 		})
 		t.Logf("kill %d at %d stored", i+1, st.StoredCount)
 	}

@@ -271,6 +271,18 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	}
 }
 
+// kill9 kills one child with SIGKILL. A pid of 0 or -1 would signal the
+// test's own process group or every process, so it is refused.
+func kill9(t *testing.T, pid int) {
+	t.Helper()
+	if pid <= 1 || pid == os.Getpid() || pid == os.Getppid() {
+		t.Fatalf("refusing to kill pid %d: not a child", pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %d: %v", pid, err)
+	}
+}
+
 func TestGarbageFromOneChildDisturbsNoOne(t *testing.T) {
 	h := start(t, map[string]string{"noisy": "garbage", "alpha": "echo"}, nil)
 	for i := 0; i < 20; i++ {
@@ -304,10 +316,26 @@ func TestKilledChildIsRestartedAndInFlightCallsFail(t *testing.T) {
 		inFlight <- err
 	}()
 	waitFor(t, 5*time.Second, func() bool { return h.b.Stats().Pending == 1 })
+	// Whoever lists the processes meanwhile never sees a running one without
+	// a pid: a supervisor script signalling it would signal pid 0, its own
+	// process group.
+	watch, watched := make(chan struct{}), make(chan ProcessInfo, 1)
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-watch:
+				return
+			default:
+			}
+			if p := h.b.Processes()[0]; p.Status == StatusRunning && p.PID == 0 {
+				watched <- p
+				return
+			}
+		}
+	}()
 	killed := time.Now()
-	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	kill9(t, before.PID)
 	select {
 	case err := <-inFlight:
 		if err == nil || !strings.Contains(err.Error(), `target process "alpha" exited before answering RPCSleep`) {
@@ -322,6 +350,10 @@ func TestKilledChildIsRestartedAndInFlightCallsFail(t *testing.T) {
 		return err == nil && json.Unmarshal(res, &after) == nil && after.PID != before.PID
 	})
 	t.Logf("alpha answered again %s after SIGKILL", time.Since(killed).Round(time.Millisecond))
+	close(watch)
+	if p, bad := <-watched; bad {
+		t.Fatalf("listed as running with no pid: %+v", p)
+	}
 	if p := h.b.Processes()[0]; p.Restarts != 1 || p.Status != StatusRunning {
 		t.Fatalf("after restart: %+v", p)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -88,10 +87,15 @@ func TestPermitRPCs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The permits of a process that dies come back.
-	raw, _ = h.call(t, "meta", "RPCPid", nil)
+	raw, err = h.call(t, "meta", "RPCPid", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pid struct{ PID int }
-	json.Unmarshal(raw, &pid)
-	syscall.Kill(pid.PID, syscall.SIGKILL)
+	if err := json.Unmarshal(raw, &pid); err != nil {
+		t.Fatal(err)
+	}
+	kill9(t, pid.PID)
 	waitFor(t, 10*time.Second, func() bool { return kernel(t, h).AllocatedPermits == 0 })
 	if k := kernel(t, h); k.AvailablePermits != 10 {
 		t.Fatalf("after the holder died: %+v", k)

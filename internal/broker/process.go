@@ -310,11 +310,16 @@ func exitText(err error) string {
 	return err.Error()
 }
 
-// afterExit tears down routing state once the child has exited.
+// afterExit tears down routing state once the child has exited. The status
+// changes with the pid, so nobody sees a "running" process with no pid (a
+// caller signalling pid 0 would signal its own process group).
 func (p *proc) afterExit(out *outbox, readerDone chan struct{}) {
 	p.mu.Lock()
 	p.out = nil
 	p.pid = 0
+	if p.status == StatusRunning || p.status == StatusStarting {
+		p.status = StatusExited
+	}
 	p.mu.Unlock()
 	if out != nil {
 		out.close()
