@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,14 +69,27 @@ func registerPinger(s *service.Service) {
 	})
 }
 
-func runRouted(b *testing.B, window int, tweak func(*config.Config)) {
-	h := start(&testing.T{}, map[string]string{"pinger": "echo", "echo": "echo"}, tweak)
+// runRouted measures RPCBench between two echo services: procs is their
+// GOMAXPROCS (0: the runtime's default, one per core).
+func runRouted(b *testing.B, window, procs int, tweak func(*config.Config)) {
+	h := start(&testing.T{}, map[string]string{"pinger": "echo", "echo": "echo"}, func(c *config.Config) {
+		if procs > 0 {
+			for i := range c.Broker.Processes {
+				c.Broker.Processes[i].Env["GOMAXPROCS"] = strconv.Itoa(procs)
+			}
+		}
+		if tweak != nil {
+			tweak(c)
+		}
+	})
 	defer h.b.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	selfBefore, childrenBefore := cpuTime(syscall.RUSAGE_SELF), cpuTime(syscall.RUSAGE_CHILDREN)
 	b.ResetTimer()
 	raw, err := h.conn.Call(ctx, "pinger", "RPCBench", map[string]any{"target": "echo", "n": b.N, "window": window})
 	b.StopTimer()
+	brokerCPU := cpuTime(syscall.RUSAGE_SELF) - selfBefore
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,9 +97,23 @@ func runRouted(b *testing.B, window int, tweak func(*config.Config)) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		b.Fatal(err)
 	}
+	h.b.Stop() // the services' CPU time is known once they have exited
+	servicesCPU := cpuTime(syscall.RUSAGE_CHILDREN) - childrenBefore
 	report(b, r, window)
 	// Each call is two routed messages: the request and its response.
 	b.ReportMetric(2*float64(b.N)/(float64(r.ElapsedNS)/1e9), "routed-msgs/s")
+	b.ReportMetric(float64(brokerCPU.Microseconds())/float64(b.N), "broker-cpu-µs/call")
+	b.ReportMetric(float64(servicesCPU.Microseconds())/float64(b.N), "services-cpu-µs/call")
+}
+
+// cpuTime is the user plus system CPU time of who (RUSAGE_SELF, or
+// RUSAGE_CHILDREN: the children waited for so far).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func report(b *testing.B, r benchResult, window int) {
@@ -96,16 +125,27 @@ func report(b *testing.B, r benchResult, window int) {
 }
 
 // BenchmarkRoutedRoundTrip: one request at a time from one child service to
-// another through the broker (request and response both routed).
-func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1, nil) }
+// another through the broker (request and response both routed). The two
+// services run with GOMAXPROCS=1, as config.json runs the I/O-bound
+// services: with an idle second P, every hand-over between goroutines
+// (request to handler, answer to caller) wakes another thread.
+func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1, 1, nil) }
+
+// BenchmarkRoutedRoundTripDefaultProcs: the same with the services on the
+// runtime's default GOMAXPROCS (one per core).
+func BenchmarkRoutedRoundTripDefaultProcs(b *testing.B) { runRouted(b, 1, 0, nil) }
 
 // BenchmarkRoutedPipelined: up to 256 requests in flight.
-func BenchmarkRoutedPipelined(b *testing.B) { runRouted(b, 256, nil) }
+func BenchmarkRoutedPipelined(b *testing.B) { runRouted(b, 256, 1, nil) }
+
+// BenchmarkRoutedPipelinedDefaultProcs: the same with the services on the
+// runtime's default GOMAXPROCS.
+func BenchmarkRoutedPipelinedDefaultProcs(b *testing.B) { runRouted(b, 256, 0, nil) }
 
 // BenchmarkRoutedPipelinedOptimizer: the same through the asynchronous
 // optimizer (bounded queues, batches of 64, wait policy).
 func BenchmarkRoutedPipelinedOptimizer(b *testing.B) {
-	runRouted(b, 256, func(c *config.Config) {
+	runRouted(b, 256, 1, func(c *config.Config) {
 		c.Broker.Optimizer = config.Optimizer{Enabled: true, Buffer: 1000, Workers: 4, Batch: 64, FlushMS: 1, Policy: "wait"}
 	})
 }

@@ -51,7 +51,6 @@ type pending struct {
 	target string
 	method string
 	start  time.Time
-	timer  *time.Timer
 }
 
 // New returns a broker for cfg. log receives the broker's own records;
@@ -90,10 +89,14 @@ func (b *Broker) Handle(method string, h HandlerFunc) { b.handlers[method] = h }
 // become ready in the background.
 func (b *Broker) Start(ctx context.Context) {
 	b.ctx, b.cancel = context.WithCancel(ctx)
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
 		b.govern(b.ctx)
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.expire(b.ctx)
 	}()
 	for _, p := range b.order {
 		done := make(chan struct{})
@@ -206,7 +209,7 @@ func (b *Broker) readLoop(p *proc, out *outbox, r io.Reader) {
 			p.log.Warn("undecodable message from child", "err", err, "line", truncate(line, 200))
 			continue
 		}
-		b.route(fl, p, out, &m)
+		b.route(fl, p, out, &m, line)
 	}
 }
 
@@ -237,8 +240,11 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// route handles one decoded message from process p.
-func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
+// route handles one decoded message from process p. line is the message as
+// it arrived: forwarded as it is unless the broker changes the message
+// (filling in a missing source, or the target of an answer), which saves
+// encoding it again.
+func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message, line []byte) {
 	p.stats.received.Add(1)
 	b.m.count(m.Type == rpc.TypeError)
 	switch m.Type {
@@ -253,6 +259,7 @@ func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 	}
 	if m.Source == "" {
 		m.Source = p.cfg.ID
+		line = nil
 	} else if m.Source != p.cfg.ID {
 		b.refused.Add(1)
 		p.log.Warn("message refused: source does not match sender", "source", m.Source, "id", m.ID)
@@ -263,15 +270,15 @@ func (b *Broker) route(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 	}
 	switch m.Type {
 	case rpc.TypeRequest:
-		b.routeRequest(fl, p, m)
+		b.routeRequest(fl, p, m, line)
 	case rpc.TypeResponse, rpc.TypeError:
-		b.routeAnswer(fl, p, m)
+		b.routeAnswer(fl, p, m, line)
 	case rpc.TypeEvent:
-		b.routeEvent(fl, p, out, m)
+		b.routeEvent(fl, p, out, m, line)
 	}
 }
 
-func (b *Broker) routeRequest(fl *flusher, p *proc, m *rpc.Message) {
+func (b *Broker) routeRequest(fl *flusher, p *proc, m *rpc.Message, line []byte) {
 	if m.CorrelationID == "" {
 		b.replyError(p, m, rpc.CodeInvalid, "request "+m.ID+" has no correlation_id")
 		return
@@ -291,42 +298,66 @@ func (b *Broker) routeRequest(fl *flusher, p *proc, m *rpc.Message) {
 	}
 	key := pendKey{t.cfg.ID, m.CorrelationID}
 	pd := &pending{from: p, target: t.cfg.ID, method: m.ID, start: time.Now()}
-	timeout := seconds(b.cfg.Broker.RequestTimeoutSeconds)
-	corr, method := m.CorrelationID, m.ID
 	b.pendMu.Lock()
 	if _, dup := b.pending[key]; dup {
 		b.pendMu.Unlock()
-		b.replyError(p, m, rpc.CodeInvalid, fmt.Sprintf("correlation_id %q is already in use for a request to %s", corr, t.cfg.ID))
+		b.replyError(p, m, rpc.CodeInvalid, fmt.Sprintf("correlation_id %q is already in use for a request to %s", m.CorrelationID, t.cfg.ID))
 		return
 	}
 	b.pending[key] = pd
-	pd.timer = time.AfterFunc(timeout, func() {
-		if b.take(key) != nil {
-			b.replyError(p, &rpc.Message{ID: method, CorrelationID: corr}, rpc.CodeTimeout,
-				fmt.Sprintf("request %s to %s timed out after %s", method, key.target, timeout))
-		}
-	})
 	b.pendMu.Unlock()
-	if err := b.forwardVia(fl, t, m); err != nil {
+	if err := b.forwardVia(fl, t, m, line); err != nil {
 		if b.take(key) != nil {
 			b.replyError(p, m, rpc.CodeUnavailable, fmt.Sprintf("target process %q: %v", m.Target, err))
 		}
 	}
 }
 
-// take removes and returns the pending request under key, stopping its timer.
+// take removes and returns the pending request under key.
 func (b *Broker) take(key pendKey) *pending {
 	b.pendMu.Lock()
 	pd := b.pending[key]
 	delete(b.pending, key)
 	b.pendMu.Unlock()
-	if pd != nil && pd.timer != nil {
-		pd.timer.Stop()
-	}
 	return pd
 }
 
-func (b *Broker) routeAnswer(fl *flusher, p *proc, m *rpc.Message) {
+// expire answers the requests that outlived the request timeout with a
+// timeout error, checking a few times per timeout (at most every 100ms):
+// one goroutine instead of a timer per routed request.
+func (b *Broker) expire(ctx context.Context) {
+	timeout := seconds(b.cfg.Broker.RequestTimeoutSeconds)
+	t := time.NewTicker(min(max(timeout/8, 5*time.Millisecond), 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			b.expireAt(now, timeout)
+		}
+	}
+}
+
+func (b *Broker) expireAt(now time.Time, timeout time.Duration) {
+	var late []*pending
+	var keys []pendKey
+	b.pendMu.Lock()
+	for k, pd := range b.pending {
+		if now.Sub(pd.start) >= timeout {
+			delete(b.pending, k)
+			late = append(late, pd)
+			keys = append(keys, k)
+		}
+	}
+	b.pendMu.Unlock()
+	for i, pd := range late {
+		b.replyError(pd.from, &rpc.Message{ID: pd.method, CorrelationID: keys[i].correlation}, rpc.CodeTimeout,
+			fmt.Sprintf("request %s to %s timed out after %s", pd.method, pd.target, timeout))
+	}
+}
+
+func (b *Broker) routeAnswer(fl *flusher, p *proc, m *rpc.Message, line []byte) {
 	pd := b.take(pendKey{p.cfg.ID, m.CorrelationID})
 	if pd == nil {
 		b.dropped.Add(1)
@@ -334,13 +365,16 @@ func (b *Broker) routeAnswer(fl *flusher, p *proc, m *rpc.Message) {
 		return
 	}
 	b.observe(pd)
-	m.Target = pd.from.cfg.ID
-	if err := b.forwardVia(fl, pd.from, m); err != nil {
+	if m.Target != pd.from.cfg.ID {
+		m.Target = pd.from.cfg.ID
+		line = nil
+	}
+	if err := b.forwardVia(fl, pd.from, m, line); err != nil {
 		p.log.Debug("answer not delivered", "to", pd.from.cfg.ID, "err", err)
 	}
 }
 
-func (b *Broker) routeEvent(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
+func (b *Broker) routeEvent(fl *flusher, p *proc, out *outbox, m *rpc.Message, line []byte) {
 	if m.Target == "" || m.Target == rpc.BrokerID {
 		if m.ID == rpc.EventReady {
 			var body struct {
@@ -359,19 +393,24 @@ func (b *Broker) routeEvent(fl *flusher, p *proc, out *outbox, m *rpc.Message) {
 		p.log.Warn("event for unknown process dropped", "event", m.ID, "target", m.Target)
 		return
 	}
-	if err := b.forwardVia(fl, t, m); err != nil {
+	if err := b.forwardVia(fl, t, m, line); err != nil {
 		p.log.Debug("event not delivered", "event", m.ID, "target", m.Target, "err", err)
 	}
 }
 
 // forward encodes m and writes it to t.
-func (b *Broker) forward(t *proc, m *rpc.Message) error { return b.forwardVia(nil, t, m) }
+func (b *Broker) forward(t *proc, m *rpc.Message) error { return b.forwardVia(nil, t, m, nil) }
 
-// forwardVia encodes m for t; with a flusher the line is buffered and
+// forwardVia sends m to t: line as it is when not nil (m decoded from it,
+// unchanged), else m encoded. With a flusher the line is buffered and
 // written when the flusher flushes.
-func (b *Broker) forwardVia(fl *flusher, t *proc, m *rpc.Message) error {
+func (b *Broker) forwardVia(fl *flusher, t *proc, m *rpc.Message, line []byte) error {
 	buf := rpc.GetBuffer()
-	*buf = rpc.Append(*buf, m)
+	if line != nil {
+		*buf = append(append(*buf, line...), '\n')
+	} else {
+		*buf = rpc.Append(*buf, m)
+	}
 	return t.send(buf, fl)
 }
 
@@ -424,7 +463,6 @@ func (b *Broker) processGone(p *proc) {
 	for k, pd := range b.pending {
 		if k.target == p.cfg.ID || pd.from == p {
 			delete(b.pending, k)
-			pd.timer.Stop()
 			if k.target == p.cfg.ID && pd.from != p {
 				failed = append(failed, pd)
 				keys = append(keys, k)

@@ -74,7 +74,11 @@ type outbox struct {
 func newOutbox(pipe io.WriteCloser, writeTimeout time.Duration) *outbox {
 	var w io.Writer = pipe
 	if f, ok := pipe.(*os.File); ok {
-		w = deadlineWriter{f, writeTimeout}
+		var dw deadlineFile = f
+		if raw, err := rpc.NewRawFile(f); err == nil {
+			dw = raw
+		}
+		w = deadlineWriter{dw, writeTimeout}
 	}
 	return &outbox{w: rpc.NewWriter(w), pipe: pipe, done: make(chan struct{}), ready: make(chan struct{})}
 }
@@ -86,9 +90,15 @@ func (o *outbox) close() {
 	})
 }
 
+// deadlineFile is a pipe whose writes can be bounded in time.
+type deadlineFile interface {
+	io.Writer
+	SetWriteDeadline(time.Time) error
+}
+
 // deadlineWriter bounds each write to a pipe.
 type deadlineWriter struct {
-	f       *os.File
+	f       deadlineFile
 	timeout time.Duration
 }
 
@@ -272,7 +282,11 @@ func (p *proc) runOnce(ctx context.Context) error {
 		go func() {
 			defer close(readerDone)
 			defer fromChild.Close()
-			p.b.readLoop(p, out, fromChild)
+			var r io.Reader = fromChild
+			if raw, err := rpc.NewRawFile(fromChild); err == nil {
+				r = raw
+			}
+			p.b.readLoop(p, out, r)
 		}()
 	}
 	exited := make(chan error, 1)

@@ -132,10 +132,38 @@ func (d *decoder) field(m *Message, rawKey []byte) error {
 	default:
 		return d.skip(0)
 	}
+	if dst != &m.Error && dst != &m.CorrelationID {
+		// Method names, process ids and codes repeat from message to
+		// message: take them from the intern table, without allocating.
+		if raw, ok := d.plainStr(); ok {
+			*dst = intern(raw)
+			return nil
+		}
+	}
 	key = string(rawKey)
 	s, err := d.nullableStr(key)
 	*dst = s
 	return err
+}
+
+// plainStr returns the contents of the JSON string at d.i and moves past it
+// when it is short printable ASCII without escapes; otherwise it returns
+// false and leaves d.i where it was.
+func (d *decoder) plainStr() ([]byte, bool) {
+	if d.i >= len(d.data) || d.data[d.i] != '"' {
+		return nil, false
+	}
+	for j := d.i + 1; j < len(d.data) && j-d.i <= maxInterned+1; j++ {
+		switch c := d.data[j]; {
+		case c == '"':
+			raw := d.data[d.i+1 : j]
+			d.i = j + 1
+			return raw, true
+		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 func (d *decoder) nullableStr(key string) (string, error) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Conn is one end of a message stream: it sends requests and matches the
@@ -23,10 +24,26 @@ type Conn struct {
 	w      *Writer
 	seq    atomic.Uint64
 
-	mu      sync.Mutex
-	pending map[string]chan *Message
-	closed  error
+	mu       sync.Mutex
+	pending  map[string]*call
+	closed   error
+	sweeping bool // a goroutine is expiring timed calls
 }
+
+// call is one request waiting for its answer. deadline (monotonic
+// nanoseconds, 0 for none) is enforced by the sweeper: one goroutine per
+// Conn, rather than a timer per call, on the path every request takes.
+type call struct {
+	ch       chan *Message
+	deadline int64
+}
+
+// expired is sent to a call whose deadline passed.
+var expired = new(Message)
+
+// sweepEvery is how often timed calls are checked: a call fails at most this
+// long after its deadline.
+const sweepEvery = 50 * time.Millisecond
 
 // NewConn returns a Conn for the process self reading from r and writing to w.
 func NewConn(self string, r io.Reader, w io.Writer, maxMessageSize int) *Conn {
@@ -37,7 +54,7 @@ func NewConn(self string, r io.Reader, w io.Writer, maxMessageSize int) *Conn {
 		prefix:  self + "-" + hex.EncodeToString(rnd[:]) + "-",
 		r:       NewReader(r, maxMessageSize),
 		w:       NewWriter(w),
-		pending: make(map[string]chan *Message),
+		pending: make(map[string]*call),
 	}
 }
 
@@ -100,11 +117,11 @@ func (c *Conn) Next(bad func(line []byte, err error)) (*Message, error) {
 
 func (c *Conn) complete(m *Message) bool {
 	c.mu.Lock()
-	ch, ok := c.pending[m.CorrelationID]
+	cl, ok := c.pending[m.CorrelationID]
 	delete(c.pending, m.CorrelationID)
 	c.mu.Unlock()
 	if ok {
-		ch <- m
+		cl.ch <- m
 	}
 	return ok
 }
@@ -116,9 +133,9 @@ func (c *Conn) shutdown(err error) {
 		return
 	}
 	c.closed = err
-	for id, ch := range c.pending {
+	for id, cl := range c.pending {
 		delete(c.pending, id)
-		close(ch)
+		close(cl.ch)
 	}
 }
 
@@ -135,40 +152,92 @@ func (c *Conn) Send(m *Message) error {
 // ctx is done. An error message comes back as an *Error; a cancelled or
 // expired ctx gives an error wrapping ErrTimeout or ctx.Err().
 func (c *Conn) Call(ctx context.Context, target, method string, params any) (json.RawMessage, error) {
+	return c.CallTimeout(ctx, 0, target, method, params)
+}
+
+// CallTimeout is Call that also gives up after timeout (none when 0) with an
+// *Error of code timeout wrapping ErrTimeout, as an expired ctx does; it
+// costs no timer per call.
+func (c *Conn) CallTimeout(ctx context.Context, timeout time.Duration, target, method string, params any) (json.RawMessage, error) {
 	id := c.prefix + strconv.FormatUint(c.seq.Add(1), 36)
 	req, err := NewRequest(method, target, id, params)
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *Message, 1)
+	cl := &call{ch: make(chan *Message, 1)}
+	if timeout > 0 {
+		cl.deadline = nanotime() + int64(timeout)
+	}
 	c.mu.Lock()
 	if c.closed != nil {
 		c.mu.Unlock()
 		return nil, c.closed
 	}
-	c.pending[id] = ch
+	c.pending[id] = cl
+	if cl.deadline != 0 && !c.sweeping {
+		c.sweeping = true
+		go c.sweep()
+	}
 	c.mu.Unlock()
 	if err := c.Send(req); err != nil {
 		c.forget(id)
 		return nil, err
 	}
+	timedOut := func() error {
+		return &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s on %s: %v", method, target, ErrTimeout)}
+	}
 	select {
-	case m, ok := <-ch:
-		if !ok {
+	case m, ok := <-cl.ch:
+		switch {
+		case !ok:
 			return nil, fmt.Errorf("%s on %s: %w", method, target, ErrClosed)
-		}
-		if m.Type == TypeError {
+		case m == expired:
+			return nil, timedOut()
+		case m.Type == TypeError:
 			return nil, FromMessage(m)
 		}
 		return m.Payload, nil
 	case <-ctx.Done():
 		c.forget(id)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s on %s: %v", method, target, ErrTimeout)}
+			return nil, timedOut()
 		}
 		return nil, fmt.Errorf("%s on %s: %w", method, target, ctx.Err())
 	}
 }
+
+// sweep fails the calls whose deadline has passed, every sweepEvery, until
+// no timed call is left.
+func (c *Conn) sweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for range t.C {
+		now := nanotime()
+		timed := false
+		c.mu.Lock()
+		for id, cl := range c.pending {
+			switch {
+			case cl.deadline == 0:
+			case now >= cl.deadline:
+				delete(c.pending, id)
+				cl.ch <- expired
+			default:
+				timed = true
+			}
+		}
+		if !timed {
+			c.sweeping = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// nanotime is a monotonic clock reading in nanoseconds.
+func nanotime() int64 { return int64(time.Since(clockBase)) }
+
+var clockBase = time.Now()
 
 func (c *Conn) forget(id string) {
 	c.mu.Lock()

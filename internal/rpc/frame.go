@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -161,12 +162,22 @@ func (w *Writer) Write(m *Message) error {
 // WriteLine writes an already encoded line, which must end in a newline. A
 // nil error means the line was written, or handed to the caller that is
 // writing; a write error is returned to that caller and to every later one.
+//
+// The caller that finds the stream idle yields once before writing, so that
+// goroutines ready to send (the handlers of a burst of requests, the callers
+// of a pipelined client) add their lines to this write rather than each
+// paying for its own system call; when nobody else is ready, the yield
+// returns at once.
 func (w *Writer) WriteLine(line []byte) error {
 	w.mu.Lock()
 	if err := w.appendLocked(line); err != nil || w.flushing {
 		w.mu.Unlock()
 		return err
 	}
+	w.flushing = true
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.mu.Lock()
 	return w.flushLocked()
 }
 

@@ -152,12 +152,11 @@ func (s *Service) CallRaw(ctx context.Context, target, method string, params any
 	if conn == nil {
 		return nil, ErrNotConnected
 	}
+	var timeout time.Duration
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.CallTimeout)
-		defer cancel()
+		timeout = s.opts.CallTimeout
 	}
-	return conn.Call(ctx, target, method, params)
+	return conn.CallTimeout(ctx, timeout, target, method, params)
 }
 
 // Emit sends an event to target (the broker when target is empty).
@@ -192,7 +191,15 @@ func (s *Service) RunFromEnv(ctx context.Context) error {
 	}
 	defer in.Close()
 	defer out.Close()
-	return s.Run(ctx, in, out)
+	var r io.Reader = in
+	if raw, err := rpc.NewRawFile(in); err == nil {
+		r = raw
+	}
+	var w io.Writer = out
+	if raw, err := rpc.NewRawFile(out); err == nil {
+		w = raw
+	}
+	return s.Run(ctx, r, w)
 }
 
 func openFDs() (*os.File, *os.File, error) {
