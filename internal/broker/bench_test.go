@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,24 +39,28 @@ func registerPinger(s *service.Service) {
 			return nil, err
 		}
 		lat := make([]int64, req.N)
-		sem := make(chan struct{}, max(req.Window, 1))
 		var wg sync.WaitGroup
 		var firstErr error
 		var mu sync.Mutex
+		var next atomic.Int64
 		params := json.RawMessage(`{"cve_id":"CVE-2021-44228"}`)
 		start := time.Now()
-		for i := 0; i < req.N; i++ {
-			sem <- struct{}{}
+		// window callers, each sending its next request when the last is
+		// answered, as a client keeping that many calls in flight does.
+		for range min(max(req.Window, 1), req.N) {
 			wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
-				t0 := time.Now()
-				_, err := s.CallRaw(ctx, req.Target, "RPCEcho", params)
-				lat[i] = int64(time.Since(t0))
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < req.N; i = int(next.Add(1) - 1) {
+					t0 := time.Now()
+					_, err := s.CallRaw(ctx, req.Target, "RPCEcho", params)
+					lat[i] = int64(time.Since(t0))
+					if err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
 				}
 			}()
 		}

@@ -74,11 +74,9 @@ type outbox struct {
 func newOutbox(pipe io.WriteCloser, writeTimeout time.Duration) *outbox {
 	var w io.Writer = pipe
 	if f, ok := pipe.(*os.File); ok {
-		var dw deadlineFile = f
 		if raw, err := rpc.NewRawFile(f); err == nil {
-			dw = raw
+			w = deadlineWriter{raw, writeTimeout}
 		}
-		w = deadlineWriter{dw, writeTimeout}
 	}
 	return &outbox{w: rpc.NewWriter(w), pipe: pipe, done: make(chan struct{}), ready: make(chan struct{})}
 }
@@ -90,21 +88,14 @@ func (o *outbox) close() {
 	})
 }
 
-// deadlineFile is a pipe whose writes can be bounded in time.
-type deadlineFile interface {
-	io.Writer
-	SetWriteDeadline(time.Time) error
-}
-
 // deadlineWriter bounds each write to a pipe.
 type deadlineWriter struct {
-	f       deadlineFile
+	f       *rpc.RawFile
 	timeout time.Duration
 }
 
 func (d deadlineWriter) Write(p []byte) (int, error) {
-	_ = d.f.SetWriteDeadline(time.Now().Add(d.timeout))
-	n, err := d.f.Write(p)
+	n, err := d.f.WriteTimeout(p, d.timeout)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("child is not reading its input (blocked for %s): %w", d.timeout, err)
 	}

@@ -98,20 +98,10 @@ func (r *RawFile) Write(p []byte) (int, error) {
 	var n int
 	var errno syscall.Errno
 	err := r.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(m)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
+		var m int
+		m, errno = writeSome(fd, p[n:])
+		n += m
+		return errno != syscall.EAGAIN
 	})
 	switch {
 	case err != nil:
@@ -120,6 +110,48 @@ func (r *RawFile) Write(p []byte) (int, error) {
 		return n, &os.PathError{Op: "write", Path: r.f.Name(), Err: errno}
 	}
 	return n, nil
+}
+
+// WriteTimeout writes all of p, waiting at most timeout (none when 0) for a
+// full pipe to drain; it then fails with an error wrapping
+// os.ErrDeadlineExceeded. When the pipe has room, as it nearly always has,
+// it reads no clock and arms no deadline.
+func (r *RawFile) WriteTimeout(p []byte, timeout time.Duration) (int, error) {
+	var n int
+	var errno syscall.Errno
+	if err := r.rc.Control(func(fd uintptr) { n, errno = writeSome(fd, p) }); err != nil {
+		return n, r.wrap("write", err)
+	}
+	switch errno {
+	case 0:
+		return n, nil
+	case syscall.EAGAIN:
+	default:
+		return n, &os.PathError{Op: "write", Path: r.f.Name(), Err: errno}
+	}
+	if timeout > 0 {
+		_ = r.f.SetWriteDeadline(time.Now().Add(timeout))
+		defer r.f.SetWriteDeadline(time.Time{})
+	}
+	m, err := r.Write(p[n:])
+	return n + m, err
+}
+
+// writeSome writes p to fd until it is all written (errno 0), the pipe is
+// full (EAGAIN) or the write fails.
+func writeSome(fd uintptr, p []byte) (int, syscall.Errno) {
+	n := 0
+	for n < len(p) {
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+		switch e {
+		case 0:
+			n += int(m)
+		case syscall.EINTR:
+		default:
+			return n, e
+		}
+	}
+	return n, 0
 }
 
 // SetWriteDeadline bounds the Writes that follow (see os.File).

@@ -158,3 +158,29 @@ func TestNewRawFileRefusesBlockingDescriptors(t *testing.T) {
 		t.Fatalf("blocking pipe: %v, want ErrNotPollable", err)
 	}
 }
+
+// TestRawFileWriteTimeout: a write into a full pipe fails after the timeout;
+// once the reader drains it, writes succeed again with no deadline left over.
+func TestRawFileWriteTimeout(t *testing.T) {
+	r, w := rawPipe(t)
+	start := time.Now()
+	n, err := w.WriteTimeout(make([]byte, 1<<20), 50*time.Millisecond)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("write into a full pipe: %d, %v after %s; want a deadline error after 50ms", n, err, time.Since(start))
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond) // past the old deadline
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.WriteTimeout(make([]byte, 256<<10), time.Minute) // more than the pipe holds
+		done <- err
+	}()
+	if _, err := io.CopyN(io.Discard, r, 256<<10); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("write after draining: %v", err)
+	}
+}

@@ -259,7 +259,7 @@ func (s *Service) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	}
 	s.log.Info("service ready", "pid", os.Getpid(), "methods", len(s.Methods()))
 
-	d := &dispatcher{s: s, conn: conn, ctx: ctx, sem: make(chan struct{}, s.opts.MaxConcurrent)}
+	d := &dispatcher{s: s, conn: conn, ctx: ctx, slots: make(chan struct{}, s.opts.MaxConcurrent), work: make(chan *rpc.Message)}
 	served := make(chan error, 1)
 	go func() {
 		served <- conn.Serve(d.dispatch, func(line []byte, err error) {
@@ -278,28 +278,40 @@ func (s *Service) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	return runErr
 }
 
+// dispatcher hands requests to a pool of worker goroutines, at most
+// MaxConcurrent, started as the load needs them and kept for the life of the
+// service: a worker keeps the stack its handlers grew, where a goroutine per
+// request would grow a fresh one, copy after copy, for every request.
 type dispatcher struct {
-	s    *Service
-	conn *rpc.Conn
-	ctx  context.Context
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	s     *Service
+	conn  *rpc.Conn
+	ctx   context.Context
+	slots chan struct{}     // one per worker started
+	work  chan *rpc.Message // to an idle worker
+	wg    sync.WaitGroup    // requests and events being handled
 }
 
 func (d *dispatcher) dispatch(m *rpc.Message) {
 	switch m.Type {
 	case rpc.TypeRequest:
-		select {
-		case d.sem <- struct{}{}:
-		case <-d.ctx.Done():
+		if d.ctx.Err() != nil {
 			d.reply(rpc.ErrorTo(m, rpc.Errorf(rpc.CodeUnavailable, "%s is shutting down", d.s.id)))
 			return
 		}
 		d.wg.Add(1)
-		go func() {
-			defer func() { <-d.sem; d.wg.Done() }()
-			d.reply(d.s.answer(d.ctx, m))
-		}()
+		select {
+		case d.work <- m: // an idle worker takes it
+			return
+		default:
+		}
+		select {
+		case d.work <- m:
+		case d.slots <- struct{}{}:
+			go d.worker(m)
+		case <-d.ctx.Done():
+			d.wg.Done()
+			d.reply(rpc.ErrorTo(m, rpc.Errorf(rpc.CodeUnavailable, "%s is shutting down", d.s.id)))
+		}
 	case rpc.TypeEvent:
 		d.s.mu.RLock()
 		fn := d.s.events[m.ID]
@@ -316,6 +328,19 @@ func (d *dispatcher) dispatch(m *rpc.Message) {
 		}()
 	default:
 		d.s.log.Debug("unmatched message", "type", m.Type, "id", m.ID, "correlation_id", m.CorrelationID)
+	}
+}
+
+// worker answers m, then every request handed to it, until the service stops.
+func (d *dispatcher) worker(m *rpc.Message) {
+	for {
+		d.reply(d.s.answer(d.ctx, m))
+		d.wg.Done()
+		select {
+		case m = <-d.work:
+		case <-d.ctx.Done():
+			return
+		}
 	}
 }
 
@@ -355,10 +380,9 @@ func (s *Service) answer(ctx context.Context, req *rpc.Message) (resp *rpc.Messa
 			resp = rpc.ErrorTo(req, rpc.Errorf(rpc.CodeInternal, "%s: internal error: %v", req.ID, r))
 		}
 	}()
-	start := time.Now()
 	result, err := h(ctx, req.Payload)
 	if err != nil {
-		s.log.Debug("request failed", "method", req.ID, "from", req.Source, "err", err, "took", time.Since(start))
+		s.log.Debug("request failed", "method", req.ID, "from", req.Source, "err", err)
 		return rpc.ErrorTo(req, err)
 	}
 	m, err := rpc.ResponseTo(req, result)
