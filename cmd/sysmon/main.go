@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	service.LimitProcs(1) // I/O-bound: see service.LimitProcs
 	service.Main("sysmon", setup)
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -77,13 +78,26 @@ func runAndClose(ctx context.Context, s *Service, closer func() error, logger *s
 	}
 	defer in.Close()
 	defer out.Close()
-	runErr := s.Run(ctx, in, out)
+	r, w := rawIO(in, out)
+	runErr := s.Run(ctx, r, w)
 	if closer != nil {
 		if err := closer(); err != nil {
 			logger.Error("close failed", "process", s.ID(), "err", err)
 		}
 	}
 	return runErr
+}
+
+// LimitProcs sets GOMAXPROCS to n unless the environment sets GOMAXPROCS
+// (a process's "env" in config.json does). An I/O-bound service answers
+// sooner on one P: with a second, idle P, every hand-over between goroutines
+// (a request to its worker, an answer to its caller) wakes another thread,
+// which on the 2-core machine doubles a routed round trip (docs/benchmarks.md:
+// BenchmarkRoutedRoundTrip against BenchmarkRoutedRoundTripDefaultProcs).
+func LimitProcs(n int) {
+	if os.Getenv("GOMAXPROCS") == "" && n > 0 && n < runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+	}
 }
 
 // NewLogger returns a text logger at level ("debug", "info", "warn", "error").

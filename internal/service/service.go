@@ -191,6 +191,13 @@ func (s *Service) RunFromEnv(ctx context.Context) error {
 	}
 	defer in.Close()
 	defer out.Close()
+	r, w := rawIO(in, out)
+	return s.Run(ctx, r, w)
+}
+
+// rawIO reads and writes the broker's pipes with rpc.RawFile (no scheduler
+// bookkeeping per system call), or as plain files where it cannot.
+func rawIO(in, out *os.File) (io.Reader, io.Writer) {
 	var r io.Reader = in
 	if raw, err := rpc.NewRawFile(in); err == nil {
 		r = raw
@@ -199,7 +206,7 @@ func (s *Service) RunFromEnv(ctx context.Context) error {
 	if raw, err := rpc.NewRawFile(out); err == nil {
 		w = raw
 	}
-	return s.Run(ctx, r, w)
+	return r, w
 }
 
 func openFDs() (*os.File, *os.File, error) {

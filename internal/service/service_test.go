@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -188,5 +189,25 @@ func TestPageNormalize(t *testing.T) {
 		if (err == nil) != c.ok || (c.ok && got != c.want) {
 			t.Errorf("%+v: %+v %v", c.in, got, err)
 		}
+	}
+}
+
+func TestLimitProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(before)
+	runtime.GOMAXPROCS(2)
+	t.Setenv("GOMAXPROCS", "2")
+	LimitProcs(1)
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Fatalf("with GOMAXPROCS in the environment: %d procs, want the environment's 2", got)
+	}
+	t.Setenv("GOMAXPROCS", "")
+	LimitProcs(1)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("without GOMAXPROCS in the environment: %d procs, want 1", got)
+	}
+	LimitProcs(4) // never raises
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("LimitProcs(4) raised GOMAXPROCS to %d", got)
 	}
 }
