@@ -180,7 +180,7 @@ run_bench() {
     echo "load: after: $(cut -d' ' -f1-3 /proc/loadavg)"
   } | tee "$raw"
   log "writing docs/benchmarks.md"
-  go run ./cmd/benchreport -in "$raw" -goals docs/bench-goals.json -out docs/benchmarks.md
+  go run ./cmd/benchreport -in "$raw" -goals docs/bench-goals.json -out docs/benchmarks.md -readme README.md
 }
 
 run_package() {
