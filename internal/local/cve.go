@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/v2e/v2e/internal/cve"
+	"github.com/v2e/v2e/internal/nvd"
 	"github.com/v2e/v2e/internal/service"
 )
 
@@ -62,14 +63,44 @@ func (h CVE) saveOne(ctx context.Context, params json.RawMessage) (any, error) {
 }
 
 func (h CVE) saveBatch(ctx context.Context, params json.RawMessage) (any, error) {
-	p, err := service.Decode[struct {
-		CVEs []json.RawMessage `json:"cves"`
-	}](params)
+	recs, err := batchRecords(params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.Store.Save(ctx, p.CVEs)
+	res, err := h.Store.Save(ctx, recs)
 	return res, wireError(err)
+}
+
+// batchRecords reads RPCSaveCVEs's {cves: [...]}. A batch runs to
+// megabytes: the records are found with nvd.ScanObject and nvd.ScanArray
+// (one reading, no copy: they stay sub-slices of params) instead of
+// encoding/json. Anything else — no "cves" key spelt exactly so, not an
+// array, malformed JSON — goes through service.Decode, which gives the
+// same result encoding/json did and an error naming the field.
+func batchRecords(params json.RawMessage) ([]json.RawMessage, error) {
+	var recs []json.RawMessage
+	found := false
+	err := nvd.ScanObject(params, func(key, value []byte) error {
+		if string(key) != "cves" {
+			return nil
+		}
+		found, recs = true, make([]json.RawMessage, 0, 256)
+		if string(value) == "null" {
+			recs = nil
+			return nil
+		}
+		return nvd.ScanArray(value, func(rec []byte) error {
+			recs = append(recs, rec)
+			return nil
+		})
+	})
+	if err == nil && found {
+		return recs, nil
+	}
+	p, err := service.Decode[struct {
+		CVEs []json.RawMessage `json:"cves"`
+	}](params)
+	return p.CVEs, err
 }
 
 func (h CVE) isStored(ctx context.Context, params json.RawMessage) (any, error) {

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -12,6 +13,23 @@ import (
 // its result. *service.Service implements it.
 type Caller interface {
 	Call(ctx context.Context, target, method string, params, result any) error
+}
+
+// RawCaller is implemented by callers that can hand a result over as it
+// came, undecoded (*service.Service). The CVE job uses it for pages, which
+// run to megabytes; without it the result is taken through Call.
+type RawCaller interface {
+	CallRaw(ctx context.Context, target, method string, params any) (json.RawMessage, error)
+}
+
+// callRaw calls method on target and returns its raw result.
+func (e *Engine) callRaw(ctx context.Context, target, method string, params any) (json.RawMessage, error) {
+	if rc, ok := e.cfg.Caller.(RawCaller); ok {
+		return rc.CallRaw(ctx, target, method, params)
+	}
+	var raw json.RawMessage
+	err := e.cfg.Caller.Call(ctx, target, method, params, &raw)
+	return raw, err
 }
 
 // Process ids the engine calls.

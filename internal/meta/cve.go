@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/v2e/v2e/internal/bolt"
+	"github.com/v2e/v2e/internal/nvd"
 	"github.com/v2e/v2e/internal/rpc"
 	"github.com/v2e/v2e/internal/taskflow"
 	"github.com/v2e/v2e/internal/urn"
@@ -91,24 +92,24 @@ func (j cveJob) run(ctx context.Context, p *provider) error {
 	}
 }
 
-// cvePage is one fetched page.
+// cvePage is one fetched page. Its records are sub-slices of remote's
+// answer, passed on to local untouched.
 type cvePage struct {
 	start int
 	total int
 	items []json.RawMessage
 }
 
-type fetchResult struct {
-	Vulnerabilities []struct {
-		CVE json.RawMessage `json:"cve"`
-	} `json:"vulnerabilities"`
-	TotalResults int `json:"total_results"`
-	ResultCount  int `json:"result_count"`
-}
-
 // walk fetches and stores the pages of one query from cur.Next on: the first
 // page alone (it tells the total), the rest through a taskflow.Pipeline
-// bounded by the permits held and committed in page order.
+// bounded by the permits held. A pipeline "fetch" is fetch then store in
+// local, with at most SavesInFlight stores under way at once, so local
+// works on page N+1 (decoding it, preparing rows) while page N is being
+// written; the pipeline's commit, in page order, only advances the cursor
+// and queues checkpoints, so a checkpoint never passes a page that is not
+// stored, nor one before it. A page stored but not yet committed when the
+// run stops is fetched and stored again on resume: local's save by id makes
+// that an "unchanged" record, never a second copy.
 func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[string]any) error {
 	ps := cur.PageSize
 	first, err := j.fetchSlot(ctx, p, q, cur.Next, ps)
@@ -121,7 +122,10 @@ func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[str
 		cur.Total = cur.Done + int64(first.total-cur.Next)
 	}
 	p.setTotal(cur.Total)
-	if err := j.commit(ctx, p, cur, first); err != nil {
+	if err := j.store(ctx, p, first); err != nil {
+		return err
+	}
+	if err := j.commit(p, cur, first); err != nil {
 		return err
 	}
 	remaining := first.total - cur.Next
@@ -129,11 +133,27 @@ func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[str
 		return nil
 	}
 	base := cur.Next
+	saves := make(chan struct{}, j.e.cfg.SavesInFlight)
 	pl := taskflow.Pipeline[cvePage]{
 		Fetch: func(ctx context.Context, i int) (cvePage, error) {
-			return j.fetch(ctx, p, q, base+i*ps, ps)
+			pg, err := j.fetch(ctx, p, q, base+i*ps, ps)
+			if err != nil {
+				return pg, err
+			}
+			select {
+			case saves <- struct{}{}:
+			case <-ctx.Done():
+				return pg, ctx.Err()
+			}
+			defer func() { <-saves }()
+			// Not retried by the pipeline: a failed store ends the run
+			// (WAITING_BACKOFF when transient), as a failed commit did.
+			if err := j.store(ctx, p, pg); err != nil {
+				return pg, taskflow.Permanent(err)
+			}
+			return pg, nil
 		},
-		Commit:  func(ctx context.Context, _ int, pg cvePage) error { return j.commit(ctx, p, cur, pg) },
+		Commit:  func(_ context.Context, _ int, pg cvePage) error { return j.commit(p, cur, pg) },
 		Limiter: p.lim,
 		Window:  4 * max(1, p.want),
 		Retry:   taskflow.Retry{Retries: 2, Backoff: taskflow.Exponential(200*time.Millisecond, 2*time.Second)},
@@ -177,44 +197,82 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 	return pg, err
 }
 
-// fetchOnce is one RPCFetchCVEs.
+// fetchOnce is one RPCFetchCVEs. The answer is read with nvd.ScanObject,
+// not decoded: the records stay sub-slices of it.
 func (j cveJob) fetchOnce(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {
 	params := make(map[string]any, len(q)+2)
 	for k, v := range q {
 		params[k] = v
 	}
 	params["start_index"], params["results_per_page"] = start, ps
-	var res fetchResult
 	t0 := time.Now()
 	defer func() { p.log.Debug("page fetched", "start_index", start, "took", time.Since(t0)) }()
-	if err := j.e.cfg.Caller.Call(ctx, targetRemote, "RPCFetchCVEs", params, &res); err != nil {
+	raw, err := j.e.callRaw(ctx, targetRemote, "RPCFetchCVEs", params)
+	if err != nil {
 		err = fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
 		if isTransient(err) || IsNoHandler(err) {
 			return cvePage{}, taskflow.Permanent(err)
 		}
 		return cvePage{}, err
 	}
-	pg := cvePage{start: start, total: res.TotalResults, items: make([]json.RawMessage, 0, len(res.Vulnerabilities))}
-	for _, v := range res.Vulnerabilities {
-		if len(v.CVE) > 0 {
-			pg.items = append(pg.items, v.CVE)
-		}
+	pg, err := parseFetch(raw)
+	if err != nil {
+		return cvePage{}, fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
 	}
+	pg.start = start
 	p.addFetched(len(pg.items))
 	return pg, nil
 }
 
-// commit stores one page in local and advances the cursor, queueing a
-// checkpoint at every CheckpointEvery-th record of the run and at the last
-// record of the window.
-func (j cveJob) commit(ctx context.Context, p *provider, cur *cveCursor, pg cvePage) error {
-	if len(pg.items) > 0 {
-		t0 := time.Now()
-		if err := j.save(ctx, p, pg.items); err != nil {
-			return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
+// parseFetch reads RPCFetchCVEs's result {total_results, vulnerabilities:
+// [{cve}], ...}: the total and the cve objects, as sub-slices of raw.
+func parseFetch(raw []byte) (cvePage, error) {
+	var pg cvePage
+	err := nvd.ScanObject(raw, func(key, value []byte) error {
+		if string(value) == "null" {
+			return nil // absent, as encoding/json reads it
 		}
-		p.log.Debug("page stored", "start_index", pg.start, "records", len(pg.items), "took", time.Since(t0))
+		switch string(key) {
+		case "total_results":
+			n, err := nvd.RawInt(value)
+			pg.total = n
+			return err
+		case "vulnerabilities":
+			pg.items = pg.items[:0]
+			return nvd.ScanArray(value, func(v []byte) error {
+				return nvd.ScanObject(v, func(key, value []byte) error {
+					if string(key) == "cve" && string(value) != "null" {
+						pg.items = append(pg.items, value)
+					}
+					return nil
+				})
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return cvePage{}, fmt.Errorf("bad result: %w", err)
 	}
+	return pg, nil
+}
+
+// store saves a page's records in local.
+func (j cveJob) store(ctx context.Context, p *provider, pg cvePage) error {
+	if len(pg.items) == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	if err := j.save(ctx, p, pg.items); err != nil {
+		return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
+	}
+	p.log.Debug("page stored", "start_index", pg.start, "records", len(pg.items), "took", time.Since(t0))
+	return nil
+}
+
+// commit advances the cursor past a stored page, queueing a checkpoint at
+// every CheckpointEvery-th record of the run and at the last record of the
+// window.
+func (j cveJob) commit(p *provider, cur *cveCursor, pg cvePage) error {
 	p.progressed()
 	cur.Next = pg.start + len(pg.items)
 	cur.Done += int64(len(pg.items))

@@ -65,7 +65,11 @@ func (e *Engine) hGetCVE(ctx context.Context, params json.RawMessage) (any, erro
 
 // fetchCVE gets one record from NVD through remote.
 func (e *Engine) fetchCVE(ctx context.Context, id string) (json.RawMessage, error) {
-	var res fetchResult
+	var res struct {
+		Vulnerabilities []struct {
+			CVE json.RawMessage `json:"cve"`
+		} `json:"vulnerabilities"`
+	}
 	if err := e.cfg.Caller.Call(ctx, targetRemote, "RPCGetCVEByID", cveIDParams{id}, &res); err != nil {
 		return nil, err
 	}

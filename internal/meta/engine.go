@@ -33,6 +33,9 @@ type Config struct {
 	CheckpointEvery int
 	// PageSize: CVEs per RPCFetchCVEs page when the session gives none [2000].
 	PageSize int
+	// SavesInFlight: how many RPCSaveCVEs the cve job keeps under way at
+	// once, so local prepares the next page while it writes one [2].
+	SavesInFlight int
 	// Permits: how many permits the cve provider asks for [4]; the
 	// import providers ask for 1.
 	Permits int
@@ -64,6 +67,9 @@ func (c *Config) defaults() {
 	}
 	if c.PageSize <= 0 {
 		c.PageSize = 2000
+	}
+	if c.SavesInFlight <= 0 {
+		c.SavesInFlight = 2
 	}
 	if c.Permits <= 0 {
 		c.Permits = 4

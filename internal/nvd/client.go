@@ -278,8 +278,8 @@ func (c *Client) try(ctx context.Context, q Query) (Page, *HTTPError) {
 	if int64(len(body)) > c.cfg.MaxBodyBytes {
 		return Page{}, &HTTPError{Status: http.StatusOK, Message: fmt.Sprintf("body over %d bytes", c.cfg.MaxBodyBytes)}
 	}
-	var page Page
-	if err := json.Unmarshal(body, &page); err != nil {
+	page, err := DecodePage(body)
+	if err != nil {
 		return Page{}, &HTTPError{Status: http.StatusOK, Err: fmt.Errorf("%w: %w", ErrBadPage, err)}
 	}
 	if err := page.validate(q.StartIndex, q.ResultsPerPage); err != nil {
@@ -289,7 +289,7 @@ func (c *Client) try(ctx context.Context, q Query) (Page, *HTTPError) {
 }
 
 // bodyPool recycles response buffers: pages run to megabytes, and
-// json.Unmarshal copies what it keeps.
+// DecodePage copies what it keeps.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func putBody(b *bytes.Buffer) {

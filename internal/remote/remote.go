@@ -5,9 +5,12 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,8 +99,48 @@ func (h Handlers) fetch(ctx context.Context, params json.RawMessage) (any, error
 	if err != nil {
 		return nil, wireError(err)
 	}
-	return map[string]any{"vulnerabilities": vulns(page), "total_results": page.TotalResults,
-		"result_count": len(page.Vulnerabilities), "start_index": page.StartIndex}, nil
+	return fetchAnswer(page)
+}
+
+// fetchAnswer writes RPCFetchCVEs's result {result_count, start_index,
+// total_results, vulnerabilities: [{cve}]} by hand. A page runs to
+// megabytes, and encoding/json would validate and compact every record
+// again although the source already did (nvd.Source returns well-formed
+// records). A record holding a line break (a source that kept the
+// indentation) is compacted, since a message is one line on the wire.
+func fetchAnswer(p nvd.Page) (json.RawMessage, error) {
+	n := 96
+	for _, v := range p.Vulnerabilities {
+		n += len(v.CVE) + 10
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"result_count":`...)
+	b = strconv.AppendInt(b, int64(len(p.Vulnerabilities)), 10)
+	b = append(b, `,"start_index":`...)
+	b = strconv.AppendInt(b, int64(p.StartIndex), 10)
+	b = append(b, `,"total_results":`...)
+	b = strconv.AppendInt(b, int64(p.TotalResults), 10)
+	b = append(b, `,"vulnerabilities":[`...)
+	for i, v := range p.Vulnerabilities {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"cve":`...)
+		switch {
+		case len(v.CVE) == 0:
+			b = append(b, "null"...) // as encoding/json writes an empty RawMessage
+		case bytes.IndexByte(v.CVE, '\n') >= 0:
+			var c bytes.Buffer
+			if err := json.Compact(&c, v.CVE); err != nil {
+				return nil, &rpc.Error{Code: rpc.CodeInternal, Message: fmt.Sprintf("RPCFetchCVEs: vulnerabilities[%d]: %v", i, err)}
+			}
+			b = append(b, c.Bytes()...)
+		default:
+			b = append(b, v.CVE...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), nil
 }
 
 // date reads an ISO-8601 date; without a zone it means UTC, as in NVD.

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +187,51 @@ func TestMethodsOverNVDClient(t *testing.T) {
 	if _, err := call(t, c, "RPCGetCVEByID", map[string]any{"cve_id": "CVE-2026-0544"}); !errors.Is(err, rpc.Unavailable) ||
 		!strings.Contains(err.Error(), "NVD answered HTTP 503") {
 		t.Errorf("503 forever: %v", err)
+	}
+}
+
+// TestFetchAnswer checks the hand-written RPCFetchCVEs result against what
+// encoding/json makes of the same page, for real records, an indented one
+// (compacted: a message is one line) and an empty page.
+// Records without line breaks go out byte for byte.
+func TestFetchAnswer(t *testing.T) {
+	recs := realFeed(t).Records()
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, recs[1].Raw, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		page nvd.Page
+	}{
+		{"records", nvd.Page{StartIndex: 7, TotalResults: 1069, Vulnerabilities: []nvd.Vulnerability{{CVE: recs[0].Raw}, {CVE: recs[2].Raw}}}},
+		{"indented", nvd.Page{TotalResults: 1, Vulnerabilities: []nvd.Vulnerability{{CVE: indented.Bytes()}}}},
+		{"empty", nvd.Page{StartIndex: 1069, TotalResults: 1069}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fetchAnswer(tt.page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "records" && !bytes.Contains(got, recs[2].Raw) {
+				t.Errorf("record not passed byte for byte")
+			}
+			if bytes.ContainsAny(got, "\r\n") {
+				t.Errorf("answer holds a line break")
+			}
+			want, _ := json.Marshal(map[string]any{"vulnerabilities": vulns(tt.page), "total_results": tt.page.TotalResults,
+				"result_count": len(tt.page.Vulnerabilities), "start_index": tt.page.StartIndex})
+			// encoding/json also escapes <, > and & in records; the
+			// answer keeps them as the source sent them: equal as JSON.
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatalf("answer is not JSON: %v", err)
+			}
+			_ = json.Unmarshal(want, &w)
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("answer\n%.300s\nwant\n%.300s", got, want)
+			}
+		})
 	}
 }
