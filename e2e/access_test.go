@@ -40,6 +40,14 @@ func TestAPIDoc(t *testing.T) {
 			t.Errorf("%s announced no method", id)
 		}
 	}
+	if len(cat.Broker) < 9 {
+		t.Errorf("the broker lists %d methods of its own, want at least 9", len(cat.Broker))
+	}
+	for _, m := range cat.Broker {
+		if m.Result == "" || m.Doc == "" {
+			t.Errorf("broker method %s has no result or doc in the catalogue", m.Name)
+		}
+	}
 	got := apidoc.Render(cat, apidoc.RegenCommand)
 	path := filepath.Join(repoRoot, "docs", "api.md")
 	if *update {

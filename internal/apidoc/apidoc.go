@@ -24,10 +24,10 @@ type Method struct {
 }
 
 // Catalogue is the payload of RPCListMethods: the methods each service
-// announced, and the names of the broker's own methods.
+// announced, and the broker's own methods.
 type Catalogue struct {
 	Processes map[string][]Method `json:"processes"`
-	Broker    []string            `json:"broker"`
+	Broker    []Method            `json:"broker"`
 }
 
 // ErrEmpty is returned by Parse when the input holds no method at all.
@@ -104,24 +104,24 @@ func Render(c Catalogue, regen string) []byte {
 	return b.Bytes()
 }
 
-func renderBroker(b *bytes.Buffer, names []string) {
-	names = append([]string(nil), names...)
-	sort.Strings(names)
-	b.WriteString("## broker\n\nThe broker's own methods (`\"target\": \"broker\"`, the default); their params and results are in the contract §5.\n\n")
-	for _, n := range names {
-		fmt.Fprintf(b, "- `%s`\n", n)
-	}
-	b.WriteString("\n")
+func renderBroker(b *bytes.Buffer, ms []Method) {
+	b.WriteString("## broker\n\nThe broker's own methods (`\"target\": \"broker\"`, the default; contract §5).\n\n")
+	methodTable(b, ms)
 }
 
 func renderProcess(b *bytes.Buffer, id string, ms []Method) {
-	ms = append([]Method(nil), ms...)
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
 	fmt.Fprintf(b, "## %s\n\n`\"target\": %q`\n\n", id, id)
 	if len(ms) == 0 {
 		b.WriteString("No method announced.\n\n")
 		return
 	}
+	methodTable(b, ms)
+}
+
+// methodTable writes ms, sorted by name, as a table.
+func methodTable(b *bytes.Buffer, ms []Method) {
+	ms = append([]Method(nil), ms...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
 	b.WriteString("| method | params | result | doc |\n|---|---|---|---|\n")
 	for _, m := range ms {
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", cell(m.Name), code(m.Params), code(m.Result), cell(m.Doc))

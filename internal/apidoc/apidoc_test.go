@@ -11,7 +11,7 @@ const sample = `{"processes":{
   "sysmon":[{"name":"RPCGetSysMetrics","params":"{history?: bool}","result":"{cpu_usage}","doc":"Host metrics."}],
   "local":[{"name":"RPCGetCVEByID","params":"{cve_id}","result":"{cve, id}","doc":"One CVE\nby id | exact."},
            {"name":"RPCCountCVEs","result":"{count}"}]},
- "broker":["RPCListProcesses","RPCGetMessageStats"]}`
+ "broker":[{"name":"RPCListProcesses","result":"{processes}","doc":"Every process."},{"name":"RPCGetMessageStats","result":"{total}"}]}`
 
 func TestParse(t *testing.T) {
 	cases := []struct {
@@ -68,7 +68,7 @@ func TestRender(t *testing.T) {
 		"`go test ./e2e -run TestAPIDoc -update`",
 		"| [local](#local) | 2 |",
 		"## broker",
-		"- `RPCGetMessageStats`\n- `RPCListProcesses`",
+		"| `RPCGetMessageStats` | — | `{total}` |  |\n| `RPCListProcesses` | — | `{processes}` | Every process. |",
 		"| `RPCGetCVEByID` | `{cve_id}` | `{cve, id}` | One CVE by id \\| exact. |",
 		"| `RPCCountCVEs` | — | `{count}` |  |",
 		"| `RPCGetSysMetrics` | `{history?: bool}` | `{cpu_usage}` | Host metrics. |",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/v2e/v2e/internal/config"
 	"github.com/v2e/v2e/internal/rpc"
+	"github.com/v2e/v2e/internal/service"
 )
 
 // HandlerFunc answers a request addressed to the broker itself. from is the
@@ -28,6 +29,7 @@ type Broker struct {
 	order    []*proc
 
 	handlers map[string]HandlerFunc
+	methods  map[string]service.Method
 
 	pendMu  sync.Mutex
 	pending map[pendKey]*pending
@@ -61,6 +63,7 @@ func New(cfg config.Config, log, childLog *slog.Logger) *Broker {
 		cfg: cfg, log: log, childLog: childLog,
 		procs:    make(map[string]*proc),
 		handlers: make(map[string]HandlerFunc),
+		methods:  make(map[string]service.Method),
 		pending:  make(map[pendKey]*pending),
 		done:     make(map[string]chan struct{}),
 	}
@@ -83,7 +86,14 @@ func New(cfg config.Config, log, childLog *slog.Logger) *Broker {
 }
 
 // Handle registers a broker method. It must be called before Start.
-func (b *Broker) Handle(method string, h HandlerFunc) { b.handlers[method] = h }
+func (b *Broker) Handle(method string, h HandlerFunc) { b.Register(service.Method{Name: method}, h) }
+
+// Register registers h under m.Name and lists m in the broker's part of the
+// method catalogue (RPCListMethods). It must be called before Start.
+func (b *Broker) Register(m service.Method, h HandlerFunc) {
+	b.handlers[m.Name] = h
+	b.methods[m.Name] = m
+}
 
 // Start spawns every configured process. It returns at once; processes
 // become ready in the background.

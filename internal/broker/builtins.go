@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sort"
 	"time"
+
+	"github.com/v2e/v2e/internal/service"
 )
 
 // MessageStats are the counters of one process, or of all (contract §5).
@@ -96,26 +98,36 @@ func (b *Broker) Methods() map[string]any {
 }
 
 func (b *Broker) registerBuiltins() {
-	b.Handle("RPCGetMessageStats", func(context.Context, string, json.RawMessage) (any, error) {
-		return b.Stats(), nil
-	})
-	b.Handle("RPCGetMessageCount", func(context.Context, string, json.RawMessage) (any, error) {
-		return map[string]int64{"count": b.Stats().Total.TotalReceived}, nil
-	})
-	b.Handle("RPCListProcesses", func(context.Context, string, json.RawMessage) (any, error) {
-		return map[string]any{"processes": b.Processes()}, nil
-	})
-	b.Handle("RPCListMethods", func(context.Context, string, json.RawMessage) (any, error) {
-		return map[string]any{"processes": b.Methods(), "broker": b.ownMethods()}, nil
-	})
+	b.Register(service.Method{Name: "RPCGetMessageStats",
+		Result: "{total:{total_sent, total_received, request_count, response_count, event_count, error_count}, per_process:{<id>:{...same}}, dropped, refused, undecodable, pending}",
+		Doc:    "Message counters, in all and per process; dropped: answers nobody waited for; refused: oversize lines and wrong sources; pending: requests waiting for an answer."},
+		func(context.Context, string, json.RawMessage) (any, error) {
+			return b.Stats(), nil
+		})
+	b.Register(service.Method{Name: "RPCGetMessageCount", Result: "{count}", Doc: "Messages the broker has received."},
+		func(context.Context, string, json.RawMessage) (any, error) {
+			return map[string]int64{"count": b.Stats().Total.TotalReceived}, nil
+		})
+	b.Register(service.Method{Name: "RPCListProcesses",
+		Result: "{processes:[{id, pid, status, restarts, started_at, rpc, command}]}",
+		Doc:    "Every configured process; status: starting, running, exited (waiting to restart), stopping, stopped or failed; pid 0 while not running."},
+		func(context.Context, string, json.RawMessage) (any, error) {
+			return map[string]any{"processes": b.Processes()}, nil
+		})
+	b.Register(service.Method{Name: "RPCListMethods",
+		Result: "{processes:{<id>:[{name, params, result, doc}]}, broker:[{name, params, result, doc}]}",
+		Doc:    "The method catalogue: what each service announced when it became ready, and the broker's own methods (docs/api.md is generated from it)."},
+		func(context.Context, string, json.RawMessage) (any, error) {
+			return map[string]any{"processes": b.Methods(), "broker": b.ownMethods()}, nil
+		})
 }
 
-// ownMethods lists the broker's own methods.
-func (b *Broker) ownMethods() []string {
-	out := make([]string, 0, len(b.handlers))
-	for name := range b.handlers {
-		out = append(out, name)
+// ownMethods lists the broker's own methods, sorted by name.
+func (b *Broker) ownMethods() []service.Method {
+	out := make([]service.Method, 0, len(b.methods))
+	for _, m := range b.methods {
+		out = append(out, m)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -207,7 +207,8 @@ func decodePermits(params json.RawMessage) (permitParams, error) {
 }
 
 func (b *Broker) registerMaster() {
-	b.Handle("RPCRequestPermits", func(_ context.Context, from string, params json.RawMessage) (any, error) {
+	b.Register(service.Method{Name: "RPCRequestPermits", Params: "{provider_id, permit_count}", Result: "{granted, available, provider_id}",
+		Doc: "Asks the permit pool for permit_count permits for a provider of the calling service; grants min(asked, free), 0 is not an error."}, func(_ context.Context, from string, params json.RawMessage) (any, error) {
 		p, err := decodePermits(params)
 		if err != nil {
 			return nil, err
@@ -218,7 +219,8 @@ func (b *Broker) registerMaster() {
 		}
 		return map[string]any{"granted": granted, "available": available, "provider_id": p.ProviderID}, nil
 	})
-	b.Handle("RPCReleasePermits", func(_ context.Context, from string, params json.RawMessage) (any, error) {
+	b.Register(service.Method{Name: "RPCReleasePermits", Params: "{provider_id, permit_count}", Result: "{success, released, available, provider_id}",
+		Doc: "Gives permits back; releasing more than held releases what is held."}, func(_ context.Context, from string, params json.RawMessage) (any, error) {
 		p, err := decodePermits(params)
 		if err != nil {
 			return nil, err
@@ -229,13 +231,18 @@ func (b *Broker) registerMaster() {
 		}
 		return map[string]any{"success": true, "released": released, "available": available, "provider_id": p.ProviderID}, nil
 	})
-	b.Handle("RPCGetKernelMetrics", func(context.Context, string, json.RawMessage) (any, error) {
+	b.Register(service.Method{Name: "RPCGetKernelMetrics",
+		Result: "{p99_latency_ms, p50_latency_ms, governed_p99_latency_ms, buffer_saturation, active_workers, total_permits, allocated_permits, available_permits, permit_limit, message_rate, error_rate, error_ratio, target_p99_ms, holdings}",
+		Doc:    "The resource master's view: routed latency over the last minute, optimizer saturation, the permit pool, rates; the governor lowers permit_limit when p99 or saturation run high."}, func(context.Context, string, json.RawMessage) (any, error) {
 		return b.kernelMetrics(), nil
 	})
-	b.Handle("RPCGetPermitStats", func(context.Context, string, json.RawMessage) (any, error) {
+	b.Register(service.Method{Name: "RPCGetPermitStats",
+		Result: "{total_permits, limit, allocated_permits, available_permits, requests, grants, denials, permits_granted, releases, permits_released, revocations, permits_revoked, holdings:[{service, provider_id, permits}]}",
+		Doc:    "The permit pool's counters and who holds what."}, func(context.Context, string, json.RawMessage) (any, error) {
 		return b.m.pool.Stats(), nil
 	})
-	b.Handle("RPCResizePermits", func(_ context.Context, _ string, params json.RawMessage) (any, error) {
+	b.Register(service.Method{Name: "RPCResizePermits", Params: "{total}", Result: "the RPCGetPermitStats result",
+		Doc: "Sets the pool size (at least 1); holders above the new size lose permits in proportion and get RPCOnQuotaUpdate."}, func(_ context.Context, _ string, params json.RawMessage) (any, error) {
 		p, err := service.Decode[struct {
 			Total int `json:"total"`
 		}](params)
