@@ -408,17 +408,11 @@ func TestAccessBadInput(t *testing.T) {
 // and each service answers a request.
 func checkAllRunning(t *testing.T, p *Platform) {
 	t.Helper()
-	var list struct {
-		Processes []struct {
-			ID, Status string
-			Restarts   int
-		}
+	procs := p.Processes()
+	if len(procs) != 5 {
+		t.Errorf("%d processes", len(procs))
 	}
-	p.MustCall("broker", "RPCListProcesses", nil, &list)
-	if len(list.Processes) != 5 {
-		t.Errorf("%d processes", len(list.Processes))
-	}
-	for _, pr := range list.Processes {
+	for _, pr := range procs {
 		if pr.Status != "running" || pr.Restarts != 0 {
 			t.Errorf("after bad input: %+v", pr)
 		}

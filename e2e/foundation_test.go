@@ -92,14 +92,7 @@ func TestHTTPContractErrors(t *testing.T) {
 		}
 	}
 	// Every service still answers afterwards.
-	var list struct {
-		Processes []struct {
-			ID, Status string
-			Restarts   int
-		}
-	}
-	p.MustCall("broker", "RPCListProcesses", nil, &list)
-	for _, pr := range list.Processes {
+	for _, pr := range p.Processes() {
 		if pr.Status != "running" || pr.Restarts != 0 {
 			t.Errorf("after bad input: %+v", pr)
 		}

@@ -269,19 +269,26 @@ func (p *Platform) MustCall(target, method string, params any, out any) {
 	}
 }
 
-// Eventually polls cond until it holds or d passes.
+// ProcessRow is one process as RPCListProcesses reports it.
+type ProcessRow struct {
+	ID, Status string
+	PID        int
+	Restarts   int
+}
+
+// Processes lists the platform's processes.
+func (p *Platform) Processes() []ProcessRow {
+	p.t.Helper()
+	var res struct{ Processes []ProcessRow }
+	p.MustCall("broker", "RPCListProcesses", nil, &res)
+	return res.Processes
+}
+
 // PID returns the pid and status the broker reports for process id (pid 0
 // while it is not running).
 func (p *Platform) PID(t testing.TB, id string) (int, string) {
 	t.Helper()
-	var res struct {
-		Processes []struct {
-			ID, Status string
-			PID        int
-		}
-	}
-	p.MustCall("broker", "RPCListProcesses", nil, &res)
-	for _, pr := range res.Processes {
+	for _, pr := range p.Processes() {
 		if pr.ID == id {
 			return pr.PID, pr.Status
 		}
@@ -316,6 +323,7 @@ func signalProcess(t testing.TB, pid int, sig syscall.Signal) {
 	}
 }
 
+// Eventually polls cond until it holds or d passes.
 func (p *Platform) Eventually(d time.Duration, what string, cond func() bool) {
 	p.t.Helper()
 	deadline := time.Now().Add(d)
