@@ -99,22 +99,30 @@ type nvdCVE struct {
 		V31 []metric `json:"cvssMetricV31"`
 		V40 []metric `json:"cvssMetricV40"`
 	} `json:"metrics"`
-	Weaknesses []struct {
-		Description []langString `json:"description"`
-	} `json:"weaknesses"`
-	Configurations []struct {
-		Nodes []struct {
-			CPEMatch []struct {
-				Vulnerable *bool  `json:"vulnerable"`
-				Criteria   string `json:"criteria"`
-			} `json:"cpeMatch"`
-		} `json:"nodes"`
-	} `json:"configurations"`
+	Weaknesses            []weakness      `json:"weaknesses"`
+	Configurations        []configuration `json:"configurations"`
 	CisaExploitAdd        string          `json:"cisaExploitAdd"`
 	CisaActionDue         string          `json:"cisaActionDue"`
 	CisaRequiredAction    string          `json:"cisaRequiredAction"`
 	CisaVulnerabilityName string          `json:"cisaVulnerabilityName"`
 	CVE                   json.RawMessage `json:"cve"` // only to explain a wrapped record
+}
+
+type weakness struct {
+	Description []langString `json:"description"`
+}
+
+type configuration struct {
+	Nodes []node `json:"nodes"`
+}
+
+type node struct {
+	CPEMatch []cpeMatch `json:"cpeMatch"`
+}
+
+type cpeMatch struct {
+	Vulnerable *bool  `json:"vulnerable"`
+	Criteria   string `json:"criteria"`
 }
 
 type langString struct {
@@ -142,6 +150,53 @@ func Extract(raw json.RawMessage) (Record, error) {
 	if err := decode(raw, &c); err != nil {
 		return Record{}, err
 	}
+	return fromCVE(&c)
+}
+
+// ExtractCompact is Extract that also returns the record compacted (white
+// space outside strings removed, as json.Compact does; raw itself when it
+// has none), in one pass over raw for the usual compact NVD record.
+func ExtractCompact(raw json.RawMessage) (Record, json.RawMessage, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var c nvdCVE
+		if ok, spaced := decodeFast(raw, &c); ok && !spaced {
+			r, err := fromCVE(&c)
+			return r, raw, err
+		}
+	}
+	compact := raw
+	if Spaced(raw) {
+		var buf bytes.Buffer
+		buf.Grow(len(raw))
+		if err := json.Compact(&buf, raw); err != nil {
+			return Record{}, nil, fmt.Errorf("%w: record is not JSON: %w", ErrInvalid, err)
+		}
+		compact = buf.Bytes()
+	}
+	r, err := Extract(compact) // also rejects what is not JSON
+	return r, compact, err
+}
+
+// Spaced reports whether b has white space outside JSON strings, that is
+// whether json.Compact would change it. NVD API pages are compact; the
+// yearly feed files are indented.
+func Spaced(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			return true
+		}
+	}
+	return false
+}
+
+// fromCVE validates the decoded fields and builds the Record.
+func fromCVE(c *nvdCVE) (Record, error) {
 	if c.ID == nil {
 		if c.CVE != nil {
 			return Record{}, fmt.Errorf("%w: field id is missing (this looks like a vulnerabilities item: pass its \"cve\" object)", ErrInvalid)
@@ -161,14 +216,14 @@ func Extract(raw json.RawMessage) (Record, error) {
 		return r, err
 	}
 	r.Description, r.Texts = descriptions(c.Descriptions)
-	if r.Scores, err = scores(&c); err != nil {
+	if r.Scores, err = scores(c); err != nil {
 		return r, err
 	}
-	r.CWEs = cwes(&c)
-	if r.Products, err = products(&c); err != nil {
+	r.CWEs = cwes(c)
+	if r.Products, err = products(c); err != nil {
 		return r, err
 	}
-	if r.KEV, err = kev(&c); err != nil {
+	if r.KEV, err = kev(c); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -179,6 +234,16 @@ func decode(raw json.RawMessage, c *nvdCVE) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return fmt.Errorf("%w: a cve record must be a JSON object", ErrInvalid)
 	}
+	if ok, _ := decodeFast(raw, c); ok {
+		return nil
+	}
+	*c = nvdCVE{}
+	return decodeJSON(raw, c)
+}
+
+// decodeJSON decodes with encoding/json: the reference for decodeFast, and
+// the path for anything decodeFast leaves to it.
+func decodeJSON(raw json.RawMessage, c *nvdCVE) error {
 	if err := json.Unmarshal(raw, c); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {

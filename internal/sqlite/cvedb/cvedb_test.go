@@ -424,21 +424,6 @@ func TestConcurrentReadsWhileWriting(t *testing.T) {
 	checkIntegrity(t, s)
 }
 
-func TestSpaced(t *testing.T) {
-	for in, want := range map[string]bool{
-		`{"a":"x y","b":[1,2]}`: false,
-		`{"a":"q\"  ","b":1}`:   false,
-		`{"a": 1}`:              true,
-		"{\"a\":1}\n":           true,
-		`{"a":"\\\\" ,"b":1}`:   true,
-		`{"a":"tab\tinside"}`:   false,
-	} {
-		if got := spaced([]byte(in)); got != want {
-			t.Errorf("spaced(%s) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestMigrationFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cve.db")

@@ -159,38 +159,11 @@ func (s *Store) SaveOne(ctx context.Context, record json.RawMessage) (string, cv
 }
 
 func prepare(raw json.RawMessage) (prepared, error) {
-	compact := []byte(raw)
-	if spaced(raw) {
-		var buf bytes.Buffer
-		buf.Grow(len(raw))
-		if err := json.Compact(&buf, raw); err != nil {
-			return prepared{}, fmt.Errorf("%w: record is not JSON: %w", cve.ErrInvalid, err)
-		}
-		compact = buf.Bytes()
-	}
-	rec, err := cve.Extract(compact) // also rejects what is not JSON
+	rec, compact, err := cve.ExtractCompact(raw) // also rejects what is not JSON
 	if err != nil {
 		return prepared{}, err
 	}
 	return prepared{rec: rec, raw: compact, hash: sha256.Sum256(compact)}, nil
-}
-
-// spaced reports whether b has white space outside JSON strings, that is
-// whether json.Compact would change it. NVD API pages are compact already;
-// the yearly feed files are indented.
-func spaced(b []byte) bool {
-	in := false
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case in && c == '\\':
-			i++
-		case c == '"':
-			in = !in
-		case !in && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
-			return true
-		}
-	}
-	return false
 }
 
 // idHint names a record by its id, when it has a readable one.

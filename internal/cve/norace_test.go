@@ -1,0 +1,5 @@
+//go:build !race
+
+package cve
+
+const raceStride = 1
