@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,16 @@ func (c *Conn) Serve(handle func(*Message), bad func(line []byte, err error)) er
 			return err
 		}
 		handle(m)
+		c.yieldIfDrained()
+	}
+}
+
+// yieldIfDrained lets the goroutine just handed a message (a worker, a
+// waiting caller) run before this one reads again when nothing is buffered:
+// that read finds the pipe empty, and the answer need not wait for it.
+func (c *Conn) yieldIfDrained() {
+	if c.r.Buffered() == 0 {
+		runtime.Gosched()
 	}
 }
 
@@ -109,6 +120,7 @@ func (c *Conn) Next(bad func(line []byte, err error)) (*Message, error) {
 			continue
 		}
 		if (m.Type == TypeResponse || m.Type == TypeError) && c.complete(m) {
+			c.yieldIfDrained()
 			continue
 		}
 		return m, nil
