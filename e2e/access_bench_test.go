@@ -1,16 +1,20 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -247,19 +251,29 @@ func loadClient(conns int) *http.Client {
 
 // BenchmarkAccessLoadRate sends loadRequests RPCGetCVEByID at loadRate per
 // second (open loop, over loadWorkers keep-alive connections). Latency is
-// measured from each request's scheduled time, so a stall counts against
-// every request it delays.
+// measured from each request's scheduled time to the last byte of its answer,
+// so a stall counts against every request it delays. The client shares the
+// machine's cores with the platform, so it is kept cheap (loadConn): its own
+// CPU per request is reported as client-cpu-us/req next to the platform's.
 func BenchmarkAccessLoadRate(b *testing.B) {
 	lp := startLoadPlatform(b)
 	bodies := lp.storeFeed(b)
-	url := lp.URL + "/restful/rpc"
-	client := loadClient(loadWorkers)
-	// Warm up the connections and the store.
-	for i := range loadWorkers * 4 {
-		if err := getCVE(client, url, bodies[i%len(bodies)]); err != nil {
-			b.Fatal(err)
+	addr := strings.TrimPrefix(lp.URL, "http://")
+	conns := make([]*loadConn, loadWorkers)
+	for w := range conns {
+		conns[w] = &loadConn{addr: addr}
+		// Warm up the connections and the store.
+		for i := range 4 {
+			if err := conns[w].post(bodies[(w*4+i)%len(bodies)]); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -270,16 +284,17 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 		}
 		jobs := make(chan job, loadRequests)
 		var wg sync.WaitGroup
-		for range loadWorkers {
+		for _, c := range conns {
 			wg.Go(func() {
 				for j := range jobs {
 					t0 := time.Now()
-					err := getCVE(client, url, bodies[j.i%len(bodies)])
+					err := c.post(bodies[j.i%len(bodies)])
 					st.addSent(time.Since(j.due), time.Since(t0), err)
 				}
 			})
 		}
 		lp.procs(b) // starts sysmon's CPU window
+		cpu0 := lp.cpuTimes(b)
 		start := time.Now()
 		interval := time.Second / time.Duration(loadRate)
 		for i := range loadRequests {
@@ -292,6 +307,7 @@ func BenchmarkAccessLoadRate(b *testing.B) {
 		close(jobs)
 		wg.Wait()
 		st.report(b, time.Since(start))
+		lp.reportCPUPerRequest(b, cpu0, lp.cpuTimes(b), loadRequests)
 		lp.reportCPU(b)
 		lp.reportRouted(b)
 	}
@@ -345,4 +361,169 @@ func BenchmarkAccessLoadConns(b *testing.B) {
 	}
 	b.StopTimer()
 	lp.checkNoRestarts(b)
+}
+
+// loadConn is one keep-alive HTTP/1.1 connection of the rate run: it writes
+// each request in one call and reads the status line, the headers and a
+// Content-Length body into reused buffers. net/http's client costs about as
+// much CPU per request as access itself (a reader and a writer goroutine per
+// connection, a timer, ≈ 70 allocations), and on these shared cores that
+// cost is queueing for the server. One request at a time per connection, no
+// pipelining: the latency is the server's.
+type loadConn struct {
+	addr string
+	c    net.Conn
+	r    *bufio.Reader
+	buf  []byte // request, then body
+}
+
+func (lc *loadConn) close() {
+	if lc.c != nil {
+		lc.c.Close()
+		lc.c = nil
+	}
+}
+
+// post sends body to /restful/rpc and checks the answer is 200 with
+// retcode 0. After an error the connection is closed; the next post dials
+// again.
+func (lc *loadConn) post(body []byte) error {
+	if lc.c == nil {
+		c, err := net.DialTimeout("tcp", lc.addr, loadCallTimeout)
+		if err != nil {
+			return err
+		}
+		lc.c, lc.r = c, bufio.NewReaderSize(c, 16<<10)
+	}
+	err := lc.roundTrip(body)
+	if err != nil {
+		lc.close()
+	}
+	return err
+}
+
+func (lc *loadConn) roundTrip(body []byte) error {
+	if err := lc.c.SetDeadline(time.Now().Add(loadCallTimeout)); err != nil {
+		return err
+	}
+	req := append(lc.buf[:0], "POST /restful/rpc HTTP/1.1\r\nHost: "...)
+	req = append(req, lc.addr...)
+	req = append(req, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+	req = strconv.AppendInt(req, int64(len(body)), 10)
+	req = append(req, "\r\n\r\n"...)
+	req = append(req, body...)
+	lc.buf = req
+	if _, err := lc.c.Write(req); err != nil {
+		return err
+	}
+	status, length, err := lc.readHead()
+	if err != nil {
+		return err
+	}
+	if cap(lc.buf) < length {
+		lc.buf = make([]byte, length)
+	}
+	raw := lc.buf[:length]
+	if _, err := io.ReadFull(lc.r, raw); err != nil {
+		return err
+	}
+	if status != 200 || !bytes.HasPrefix(raw, []byte(`{"retcode":0,`)) {
+		return fmt.Errorf("status %d: %.200s", status, raw)
+	}
+	return nil
+}
+
+// readHead reads the status line and headers and returns the status code
+// and Content-Length (which access always sends).
+func (lc *loadConn) readHead() (status, length int, err error) {
+	line, err := lc.r.ReadSlice('\n')
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, 0, fmt.Errorf("bad status line %q", line)
+	}
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, 0, fmt.Errorf("bad status line %q", line)
+	}
+	length = -1
+	for {
+		line, err := lc.r.ReadSlice('\n')
+		if err != nil {
+			return 0, 0, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(k, []byte("Content-Length")) {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(v))); err != nil || length < 0 {
+				return 0, 0, fmt.Errorf("bad Content-Length %q", v)
+			}
+		}
+	}
+	if length < 0 {
+		return 0, 0, fmt.Errorf("status %d without Content-Length", status)
+	}
+	return status, length, nil
+}
+
+// cpuTimes returns the CPU time (user + system) used so far by this process
+// (the client), the broker, access and local, from getrusage and
+// /proc/<pid>/stat: unlike latency, CPU per request barely changes with what
+// else runs on the machine.
+func (lp *loadPlatform) cpuTimes(b *testing.B) map[string]time.Duration {
+	b.Helper()
+	out := map[string]time.Duration{}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		out["client"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	pids := map[string]int{"broker": lp.cmd.Process.Pid}
+	for _, id := range []string{"access", "local"} {
+		pids[id], _ = lp.PID(b, id)
+	}
+	for id, pid := range pids {
+		if d, err := pidCPU(pid); err == nil {
+			out[id] = d
+		} else {
+			b.Logf("no CPU time for %s: %v", id, err)
+		}
+	}
+	return out
+}
+
+// reportCPUPerRequest reports each process's CPU microseconds per request
+// between two cpuTimes readings.
+func (lp *loadPlatform) reportCPUPerRequest(b *testing.B, before, after map[string]time.Duration, requests int) {
+	b.Helper()
+	for id, t := range after {
+		if t0, ok := before[id]; ok {
+			b.ReportMetric(float64(t-t0)/float64(time.Microsecond)/float64(requests), id+"-cpu-us/req")
+		}
+	}
+}
+
+// pidCPU is utime + stime of pid from /proc/<pid>/stat (fields 14 and 15,
+// in clock ticks of 1/100 s).
+func pidCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(data, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	return time.Duration(ut+st) * (time.Second / 100), nil
 }

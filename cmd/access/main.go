@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ const (
 )
 
 func main() {
+	floorGC(heapFloor(os.Getenv))
 	service.Main(id, setup)
 }
 
