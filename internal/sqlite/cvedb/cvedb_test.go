@@ -501,3 +501,70 @@ func checkIntegrity(t *testing.T, s *Store) {
 		t.Fatalf("integrity_check: %q, %v", res, err)
 	}
 }
+
+// TestMigrationAddsFacets takes a store back to schema version 2 (full-text
+// rows of descriptions only, the tokenizer without facet tokens) and checks
+// that migration 3 rebuilds the index so that searches answer as in a store
+// written with facets from the start.
+func TestMigrationAddsFacets(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cve.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := realRecords(t)
+	recs = append(recs[:400:400], recs[len(recs)-400:]...) // both feeds
+	if _, err := s.Save(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	queries := []cve.SearchQuery{
+		{Query: "remote", Limit: 1000},
+		{Query: "remote", Vendor: "microsoft", Limit: 1000},
+		{Query: "a* code", Severity: "HIGH,MEDIUM", Sort: "-cvss", Limit: 1000},
+		{Query: "vulnerabilidad", PublishedFrom: "2003-03-01", PublishedTo: "2026-01-31", Limit: 1000},
+		{Query: "attackers", Vendor: "cisco", Severity: "LOW", PublishedFrom: "2000-01-01", Limit: 1000},
+	}
+	want := make([]cve.SearchResult, len(queries))
+	for i, q := range queries {
+		if want[i], err = s.Search(ctx, q); err != nil || (i < 4 && want[i].Total == 0) {
+			t.Fatalf("%+v: %d hits, %v", q, want[i].Total, err)
+		}
+	}
+	// Schema version 2: descriptions only, as that version wrote them.
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE cve_fts;
+			CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 2');
+			PRAGMA user_version = 2`); err != nil {
+			return err
+		}
+		for _, raw := range recs {
+			r, err := cve.Extract(raw)
+			if err != nil {
+				return err
+			}
+			if len(r.Texts) == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cve_fts (rowid, text) VALUES (?, ?)`, r.Key, strings.Join(r.Texts, "\n")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, q := range queries {
+		got, err := s.Search(ctx, q)
+		if err != nil || !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("%+v after migrating: %d hits, %v; want %d", q, got.Total, err, want[i].Total)
+		}
+	}
+	checkIntegrity(t, s)
+}

@@ -412,10 +412,8 @@ func (w *writer) insert(ps []*prepared) error {
 		for _, v := range vendors(pairs) {
 			vends = append(vends, []any{v, r.Key})
 		}
-		if len(r.Texts) > 0 {
-			w.pending[r.Key] = len(w.fts)
-			w.fts = append(w.fts, []any{r.Key, strings.Join(r.Texts, "\n")})
-		}
+		w.pending[r.Key] = len(w.fts)
+		w.fts = append(w.fts, []any{r.Key, ftsText(r, pairs)})
 	}
 	for _, t := range []struct {
 		insert string

@@ -8,7 +8,7 @@ import (
 )
 
 // Migrations is the versioned schema of the CVE database, oldest first.
-var Migrations = []sqlite.Migration{migrate1, migrate2}
+var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3}
 
 func migrate1(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
@@ -63,6 +63,17 @@ func migrate2(ctx context.Context, tx *sql.Tx) error {
 		`CREATE TABLE cve_vendor (vendor TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (vendor, key)) WITHOUT ROWID`,
 		`INSERT OR IGNORE INTO cve_vendor (vendor, key) SELECT vendor, key FROM cve_cpe`,
 	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate3 rebuilds the full-text index with facet tokens (facet.go): every
+// record gets a row of its descriptions, vendor, severity and year tokens.
+func migrate3(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range migrate3Stmts() {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err
 		}

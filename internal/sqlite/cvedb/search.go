@@ -36,7 +36,6 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	if err := q.Validate(); err != nil {
 		return cve.SearchResult{}, err
 	}
-	fs := filters(&q)
 	res := cve.SearchResult{CVEs: []cve.Summary{}}
 	tx, err := s.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -47,10 +46,21 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	if err := tx.QueryRowContext(ctx, `SELECT n FROM cve_count`).Scan(&stored); err != nil {
 		return res, fmt.Errorf("cvedb: search: %w", err)
 	}
+	years, err := storedYears(ctx, tx, &q)
+	if err != nil {
+		return res, err
+	}
+	fs := filters(&q, years)
+	col := sortColumns[q.SortField]
+	if small, err := ftsFirst(ctx, tx, fs); err != nil || small {
+		if err != nil {
+			return res, err
+		}
+		return collect(ctx, tx, &q, fs, col)
+	}
 	if res.Total, err = count(ctx, tx, fs, stored); err != nil || res.Total == 0 {
 		return res, err
 	}
-	col := sortColumns[q.SortField]
 	scan := res.Total*res.Total*planWeight(fs, col) > (q.Limit+1)*stored
 	query, args := pageQuery(&q, fs, col, scan)
 	rows, err := tx.QueryContext(ctx, query, args...)
@@ -163,6 +173,7 @@ type filter struct {
 	indexed, scan string
 	keys          string
 	column        string
+	match         bool // the full-text filter; args[0] is the FTS5 query
 	args          []any
 }
 
@@ -174,15 +185,22 @@ func linkFilter(keys string, args ...any) filter {
 	return filter{indexed: "key IN (" + keys + ")", scan: "+key IN (" + keys + ")", keys: keys, args: args}
 }
 
-// filters turns a validated query into conditions.
-func filters(q *cve.SearchQuery) []filter {
+// filters turns a validated query into conditions. With words to search,
+// the vendor and severity filters and the years of a publication date range
+// become facet tokens of the full-text query (facet.go); the date range
+// stays a column filter too, for its exact bounds.
+func filters(q *cve.SearchQuery, years []int) []filter {
 	var fs []filter
+	folded := false
 	if fts := cve.FTSQuery(q.Query); fts != "" {
-		fs = append(fs, linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", fts))
+		match := facetMatch(fts, q, years)
+		fs = append(fs, linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", match))
+		fs[0].match = true
+		folded = true
 	} else if q.Query != "" {
 		fs = append(fs, filter{indexed: "0", scan: "0", keys: "SELECT 1 WHERE 0"}) // only punctuation: nothing matches
 	}
-	if len(q.Severities) > 0 {
+	if len(q.Severities) > 0 && !folded {
 		fs = append(fs, columnFilter("best_severity", " IN ("+placeholders(len(q.Severities))+")", anys(q.Severities)...))
 	}
 	if q.CVSSMin != nil {
@@ -197,7 +215,7 @@ func filters(q *cve.SearchQuery) []filter {
 	switch {
 	case q.Vendor != "" && q.Product != "":
 		fs = append(fs, linkFilter("SELECT key FROM cve_cpe WHERE vendor = ? AND product = ?", q.Vendor, q.Product))
-	case q.Vendor != "":
+	case q.Vendor != "" && !folded:
 		fs = append(fs, linkFilter("SELECT key FROM cve_vendor WHERE vendor = ?", q.Vendor))
 	case q.Product != "":
 		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE product = ?", q.Product))

@@ -191,6 +191,10 @@ func TestSearchMatchesOracle(t *testing.T) {
 		{KEV: yes(true)},
 		{KEV: yes(false), Severity: "LOW", Sort: "-id"},
 		{Query: "windows", Vendor: "microsoft", CWEID: "CWE-200", Severity: "MEDIUM"},
+		{Query: "remote", Severity: "HIGH,CRITICAL", Vendor: "microsoft", PublishedFrom: "2003-03-01"},
+		{Query: "remote attackers", PublishedFrom: "2003-02-01", PublishedTo: "2003-05-31T12:00:00Z", Sort: "-cvss"},
+		{Query: "code", PublishedTo: "2004-01-01", Vendor: "cisco", Product: "ios", Sort: "id"},
+		{Query: "vulnerabilidad", Severity: "MEDIUM", Status: "Modified", Sort: "last_modified"},
 	}
 	for i, q := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -202,11 +206,16 @@ func TestSearchMatchesOracle(t *testing.T) {
 				t.Fatalf("%+v: the oracle finds nothing: pick a query that tests something", tests[i])
 			}
 			// Two page sizes: the plan (filter indexes or sort index) depends on matches*matches vs limit*stored.
-			for _, limit := range []int{97, 500} {
-				q.Limit = limit
-				got, total := pageAll(t, s, q)
-				if total != len(want) || !slices.Equal(got, want) {
-					t.Fatalf("%+v limit %d: total %d, %d ids; want %d\n got %.10v\nwant %.10v", tests[i], limit, total, len(got), len(want), got, want)
+			// With words and other filters, also both full-text plans (see ftsFirst).
+			defer func(v int) { ftsFirstMax = v }(ftsFirstMax)
+			for _, first := range []int{ftsFirstMax, 0} {
+				ftsFirstMax = first
+				for _, limit := range []int{97, 500} {
+					q.Limit = limit
+					got, total := pageAll(t, s, q)
+					if total != len(want) || !slices.Equal(got, want) {
+						t.Fatalf("%+v limit %d, ftsFirstMax %d: total %d, %d ids; want %d\n got %.10v\nwant %.10v", tests[i], limit, first, total, len(got), len(want), got, want)
+					}
 				}
 			}
 		})

@@ -1,0 +1,203 @@
+package cvedb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/v2e/v2e/internal/cve"
+)
+
+// maxFacetYears bounds the year tokens of one query; a wider publication
+// range is left to the column filter alone.
+const maxFacetYears = 40
+
+// facetMatch is the FTS5 query of a search: the user's words and, as
+// facet tokens, its vendor, severities and publication years.
+func facetMatch(words string, q *cve.SearchQuery, years []int) string {
+	parts := []string{"(" + words + ")"}
+	if q.Vendor != "" { // with a product, the cve_cpe filter stays too
+		parts = append(parts, `"`+vendorToken(q.Vendor)+`"`)
+	}
+	if len(q.Severities) > 0 {
+		var alt []string
+		for _, s := range q.Severities {
+			alt = append(alt, `"`+severityToken(s)+`"`)
+		}
+		parts = append(parts, "("+strings.Join(alt, " OR ")+")")
+	}
+	if len(years) > 0 {
+		var alt []string
+		for _, y := range years {
+			alt = append(alt, `"`+yearToken(y)+`"`)
+		}
+		parts = append(parts, "("+strings.Join(alt, " OR ")+")")
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// storedYears returns the years a search with words and a publication
+// range can match: the range clipped to the stored years, or nil when there
+// are no words, no range, or it spans more than maxFacetYears.
+func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, error) {
+	if cve.FTSQuery(q.Query) == "" || (q.PubFrom.IsZero() && q.PubTo.IsZero()) {
+		return nil, nil
+	}
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(published), max(published) FROM cve`).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("cvedb: search: %w", err)
+	}
+	if !lo.Valid {
+		return nil, nil
+	}
+	from, to := time.UnixMicro(lo.Int64).UTC().Year(), time.UnixMicro(hi.Int64).UTC().Year()
+	if !q.PubFrom.IsZero() {
+		from = max(from, q.PubFrom.UTC().Year())
+	}
+	if !q.PubTo.IsZero() {
+		to = min(to, q.PubTo.Add(-time.Microsecond).UTC().Year())
+	}
+	if from > to || to-from >= maxFacetYears {
+		return nil, nil
+	}
+	years := make([]int, 0, to-from+1)
+	for y := from; y <= to; y++ {
+		years = append(years, y)
+	}
+	return years, nil
+}
+
+// ftsFirstMax is the most full-text matches (facets included) for which a
+// search with other filters is answered from the full-text matches alone:
+// one pass that joins each to its row and tests the other filters. A
+// variable so that tests can take either plan.
+var ftsFirstMax = 10000
+
+// ftsFirst reports whether fs has a full-text filter and other filters, and
+// the full-text query (with its facets) matches at most ftsFirstMax records.
+func ftsFirst(ctx context.Context, tx *sql.Tx, fs []filter) (bool, error) {
+	if len(fs) < 2 || !fs[0].match {
+		return false, nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cve_fts WHERE cve_fts MATCH ?`, fs[0].args[0]).Scan(&n); err != nil {
+		return false, fmt.Errorf("cvedb: search: count: %w", err)
+	}
+	return n <= ftsFirstMax, nil
+}
+
+// sortHit is one match of collect: its key and sort value.
+type sortHit struct {
+	key int64
+	v   float64
+}
+
+// collect answers a search from its full-text matches: it reads the key and
+// sort value of every match (few, see ftsFirst), sorts them, counts them
+// for total, cuts the page after the cursor and reads the page's rows.
+func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, col string) (cve.SearchResult, error) {
+	res := cve.SearchResult{CVEs: []cve.Summary{}}
+	args := []any{fs[0].args[0]}
+	var conds []string
+	for _, f := range fs[1:] {
+		conds = append(conds, f.scan)
+		args = append(args, f.args...)
+	}
+	query := "SELECT c.key, c." + col + " FROM cve_fts JOIN cve AS c ON c.key = cve_fts.rowid WHERE cve_fts MATCH ? AND " + strings.Join(conds, " AND ")
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return res, fmt.Errorf("cvedb: search: %w", err)
+	}
+	var all []sortHit
+	for rows.Next() {
+		var h sortHit
+		var iv int64
+		dst := any(&iv)
+		if col == "best_score" {
+			dst = &h.v
+		}
+		if err := rows.Scan(&h.key, dst); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("cvedb: search: %w", err)
+		}
+		if col != "best_score" {
+			h.v = float64(iv)
+		}
+		all = append(all, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("cvedb: search: %w", err)
+	}
+	res.Total = len(all)
+	order := func(a, b sortHit) int {
+		c := cmp.Compare(a.v, b.v)
+		if c == 0 {
+			c = cmp.Compare(a.key, b.key)
+		}
+		if q.Descending {
+			return -c
+		}
+		return c
+	}
+	slices.SortFunc(all, order)
+	if q.After != nil {
+		after := sortHit{key: q.After.Key, v: q.After.Value}
+		if col == "key" {
+			after.v = float64(q.After.Key)
+		}
+		i, _ := slices.BinarySearchFunc(all, after, order)
+		for i < len(all) && order(all[i], after) <= 0 {
+			i++
+		}
+		all = all[i:]
+	}
+	page := all[:min(len(all), q.Limit)]
+	hits, err := readHits(ctx, tx, page)
+	if err != nil {
+		return res, err
+	}
+	for _, h := range hits {
+		res.CVEs = append(res.CVEs, h.summary())
+	}
+	if len(all) > q.Limit && len(hits) > 0 {
+		res.NextCursor = cursorAfter(q.Sort, col, hits[len(hits)-1]).Encode()
+	}
+	return res, nil
+}
+
+// readHits reads the summary rows of page, in page order.
+func readHits(ctx context.Context, tx *sql.Tx, page []sortHit) ([]hit, error) {
+	if len(page) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(page))
+	for i, h := range page {
+		args[i] = h.key
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+summaryColumns+" FROM cve WHERE key IN ("+placeholders(len(page))+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("cvedb: search: %w", err)
+	}
+	defer rows.Close()
+	byKey := make(map[int64]hit, len(page))
+	for rows.Next() {
+		var h hit
+		if err := h.scan(rows); err != nil {
+			return nil, fmt.Errorf("cvedb: search: %w", err)
+		}
+		byKey[h.key] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cvedb: search: %w", err)
+	}
+	out := make([]hit, 0, len(page))
+	for _, p := range page {
+		out = append(out, byKey[p.key])
+	}
+	return out, nil
+}
