@@ -103,6 +103,12 @@ func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// readerCacheKiB is the page cache of each reader connection (SQLite's
+// default is 2 MiB). A search that joins a few thousand scattered rows
+// touches more pages than that; with the default every repeat reads them
+// again with a system call each. It is allocated as pages are used.
+const readerCacheKiB = "16384"
+
 // Reader returns the pool of read-only connections.
 func (db *DB) Reader() *sql.DB { return db.reader }
 

@@ -48,7 +48,7 @@ func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, er
 		return nil, nil
 	}
 	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT min(published), max(published) FROM cve`).Scan(&lo, &hi); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT min(published) FROM cve), (SELECT max(published) FROM cve)`).Scan(&lo, &hi); err != nil {
 		return nil, fmt.Errorf("cvedb: search: %w", err)
 	}
 	if !lo.Valid {
@@ -75,20 +75,7 @@ func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, er
 // search with other filters is answered from the full-text matches alone:
 // one pass that joins each to its row and tests the other filters. A
 // variable so that tests can take either plan.
-var ftsFirstMax = 10000
-
-// ftsFirst reports whether fs has a full-text filter and other filters, and
-// the full-text query (with its facets) matches at most ftsFirstMax records.
-func ftsFirst(ctx context.Context, tx *sql.Tx, fs []filter) (bool, error) {
-	if len(fs) < 2 || !fs[0].match {
-		return false, nil
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cve_fts WHERE cve_fts MATCH ?`, fs[0].args[0]).Scan(&n); err != nil {
-		return false, fmt.Errorf("cvedb: search: count: %w", err)
-	}
-	return n <= ftsFirstMax, nil
-}
+var ftsFirstMax = 5000
 
 // sortHit is one match of collect: its key and sort value.
 type sortHit struct {
@@ -96,33 +83,47 @@ type sortHit struct {
 	v   float64
 }
 
-// collect answers a search from its full-text matches: it reads the key and
-// sort value of every match (few, see ftsFirst), sorts them, counts them
-// for total, cuts the page after the cursor and reads the page's rows.
-func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, col string) (cve.SearchResult, error) {
-	res := cve.SearchResult{CVEs: []cve.Summary{}}
-	args := []any{fs[0].args[0]}
+// collect answers a search that has words and other filters from its
+// full-text matches, when they are at most ftsFirstMax (else ok is false
+// and the caller plans as usual): one query reads the key, sort value and
+// whether the other filters pass of every full-text match; the passing ones
+// are sorted and counted for total, the page after the cursor is cut and
+// its rows are read.
+func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, col string) (res cve.SearchResult, ok bool, err error) {
+	res = cve.SearchResult{CVEs: []cve.Summary{}}
 	var conds []string
+	var args []any
 	for _, f := range fs[1:] {
 		conds = append(conds, f.scan)
 		args = append(args, f.args...)
 	}
-	query := "SELECT c.key, c." + col + " FROM cve_fts JOIN cve AS c ON c.key = cve_fts.rowid WHERE cve_fts MATCH ? AND " + strings.Join(conds, " AND ")
+	args = append(args, fs[0].args[0], ftsFirstMax+1)
+	query := "SELECT c.key, c." + col + ", " + strings.Join(conds, " AND ") +
+		" FROM (SELECT rowid FROM cve_fts WHERE cve_fts MATCH ? LIMIT ?) AS f JOIN cve AS c ON c.key = f.rowid"
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return res, fmt.Errorf("cvedb: search: %w", err)
+		return res, false, fmt.Errorf("cvedb: search: %w", err)
 	}
 	var all []sortHit
+	n := 0
 	for rows.Next() {
 		var h sortHit
 		var iv int64
+		var pass bool
 		dst := any(&iv)
 		if col == "best_score" {
 			dst = &h.v
 		}
-		if err := rows.Scan(&h.key, dst); err != nil {
+		if err := rows.Scan(&h.key, dst, &pass); err != nil {
 			rows.Close()
-			return res, fmt.Errorf("cvedb: search: %w", err)
+			return res, false, fmt.Errorf("cvedb: search: %w", err)
+		}
+		if n++; n > ftsFirstMax {
+			rows.Close()
+			return res, false, nil
+		}
+		if !pass {
+			continue
 		}
 		if col != "best_score" {
 			h.v = float64(iv)
@@ -131,7 +132,7 @@ func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, c
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("cvedb: search: %w", err)
+		return res, false, fmt.Errorf("cvedb: search: %w", err)
 	}
 	res.Total = len(all)
 	order := func(a, b sortHit) int {
@@ -159,7 +160,7 @@ func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, c
 	page := all[:min(len(all), q.Limit)]
 	hits, err := readHits(ctx, tx, page)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	for _, h := range hits {
 		res.CVEs = append(res.CVEs, h.summary())
@@ -167,7 +168,7 @@ func collect(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter, c
 	if len(all) > q.Limit && len(hits) > 0 {
 		res.NextCursor = cursorAfter(q.Sort, col, hits[len(hits)-1]).Encode()
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // readHits reads the summary rows of page, in page order.

@@ -52,11 +52,10 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	}
 	fs := filters(&q, years)
 	col := sortColumns[q.SortField]
-	if small, err := ftsFirst(ctx, tx, fs); err != nil || small {
-		if err != nil {
-			return res, err
+	if len(fs) > 1 && fs[0].match {
+		if r, ok, err := collect(ctx, tx, &q, fs, col); err != nil || ok {
+			return r, err
 		}
-		return collect(ctx, tx, &q, fs, col)
 	}
 	if res.Total, err = count(ctx, tx, fs, stored); err != nil || res.Total == 0 {
 		return res, err

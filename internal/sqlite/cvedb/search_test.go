@@ -206,7 +206,7 @@ func TestSearchMatchesOracle(t *testing.T) {
 				t.Fatalf("%+v: the oracle finds nothing: pick a query that tests something", tests[i])
 			}
 			// Two page sizes: the plan (filter indexes or sort index) depends on matches*matches vs limit*stored.
-			// With words and other filters, also both full-text plans (see ftsFirst).
+			// With words and other filters, also both full-text plans (see collect).
 			defer func(v int) { ftsFirstMax = v }(ftsFirstMax)
 			for _, first := range []int{ftsFirstMax, 0} {
 				ftsFirstMax = first
