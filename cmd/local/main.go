@@ -19,6 +19,7 @@ import (
 )
 
 func main() {
+	floorGC(heapFloor(os.Getenv))
 	service.Main("local", setup)
 }
 

@@ -46,3 +46,55 @@ func FuzzRPCBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFast checks decodeFast against decodeFields, the reading with
+// encoding/json: whenever the fast path accepts a body, the general one
+// accepts it too with the same method, target and params.
+func FuzzDecodeFast(f *testing.F) {
+	for _, s := range []string{
+		`{"method":"RPCGetCVEByID","target":"local","params":{"cve_id":"CVE-2026-0001"}}`,
+		`{"method":"m"}`, `{"method":"m","method":""}`, `{"method":"","method":"m"}`, `{"method":"m","params":null}`,
+		`{"method":"m","params":{"a":"}\"{"}}`, `{"method":"m","params":[1]}`, `{"method":"m","target":null}`,
+		`{"method":"m","x":[{"y":"]"}],"target":"t"}`, `{"\u006dethod":"m"}`, `{"Method":"m"}`, `{"method":"m\u0041"}`,
+		"{\"method\":\"RPC\xff\"}", ` { "method" : "m" , "params" : { } } `, `{"method":"m"}}`, `{"method":1e3}`,
+		`{"method":"m","params":{"a":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}}`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeFast(body)
+		if !ok {
+			return
+		}
+		slow, _, why := decodeFields(body)
+		if why != "" {
+			t.Fatalf("body %q: fast path accepted %+v, general path refused: %s", body, fast, why)
+		}
+		if fast.Method != slow.Method || fast.Target != slow.Target || string(fast.Params) != string(slow.Params) {
+			t.Fatalf("body %q: fast %+v, general %+v", body, fast, slow)
+		}
+	})
+}
+
+// TestDecodeFastTakes lists bodies the fast path must read and bodies it
+// must leave to decodeFields.
+func TestDecodeFastTakes(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		fast bool
+	}{
+		{`{"method":"RPCGetCVEByID","target":"local","params":{"cve_id":"CVE-2026-0001"}}`, true},
+		{` {"params":{"a":[1,"}"]},"method":"m"} `, true},
+		{`{"method":"m","target":null,"params":null,"other":[{}]}`, true},
+		{`{"method":"m\u0041"}`, false},        // escape
+		{`{"\u006dethod":"m"}`, false},         // escaped key
+		{"{\"method\":\"RPC\xff\"}", false},    // not ASCII
+		{`{"method":"m","params":[1]}`, false}, // refused by decodeFields
+		{`{"method":"m"`, false},               // malformed
+		{`{}`, false},
+	} {
+		if _, ok := decodeFast([]byte(c.body)); ok != c.fast {
+			t.Errorf("decodeFast(%q) ok = %v, want %v", c.body, ok, c.fast)
+		}
+	}
+}
