@@ -22,6 +22,11 @@ type ListOptions struct {
 	// Tactic keeps the techniques (and sub-techniques) of one tactic id
 	// (TA0002); only ListTechniques honours it, the other lists refuse it.
 	Tactic string
+	// Q keeps the objects whose id is Q (a technique's also matches its
+	// sub-techniques: T1059 → T1059.001) or whose name, description and
+	// aliases hold every word of Q, case-insensitively, as word prefixes.
+	// The store checks it: at most 200 characters, no control character.
+	Q string
 }
 
 // Normalize applies the defaults and limits and parses the domain. A

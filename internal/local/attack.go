@@ -3,10 +3,12 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/v2e/v2e/internal/attack"
 	"github.com/v2e/v2e/internal/attack/xlsx"
 	"github.com/v2e/v2e/internal/service"
+	"github.com/v2e/v2e/internal/sqlite"
 )
 
 func init() {
@@ -31,6 +33,7 @@ type attackListParams struct {
 	Domain         string `json:"domain"`
 	Tactic         string `json:"tactic"`
 	IncludeRemoved bool   `json:"include_removed"`
+	Q              string `json:"q"`
 }
 
 // getter answers {id, domain?} with {key: object}.
@@ -51,7 +54,7 @@ func getter[T any](key string, get func(ctx context.Context, id, domain string) 
 	}
 }
 
-// lister answers {offset, limit, domain?} with {key: items, total, offset, limit}.
+// lister answers {offset, limit, domain?, q?} with {key: items, total, offset, limit}.
 func lister[T any](key string, list func(ctx context.Context, o attack.ListOptions) ([]T, int, error)) service.Handler {
 	return func(ctx context.Context, params json.RawMessage) (any, error) {
 		p, err := service.Decode[attackListParams](params)
@@ -62,8 +65,11 @@ func lister[T any](key string, list func(ctx context.Context, o attack.ListOptio
 		if err != nil {
 			return nil, err
 		}
+		if err := sqlite.CheckQuery(p.Q); err != nil {
+			return nil, service.Errorf("%v", err)
+		}
 		items, total, err := list(ctx, attack.ListOptions{Offset: pg.Offset, Limit: pg.Limit, Domain: p.Domain,
-			Tactic: p.Tactic, IncludeRemoved: p.IncludeRemoved})
+			Tactic: p.Tactic, IncludeRemoved: p.IncludeRemoved, Q: p.Q})
 		if err != nil {
 			return nil, wireError(err)
 		}
@@ -72,6 +78,12 @@ func lister[T any](key string, list func(ctx context.Context, o attack.ListOptio
 		}
 		return map[string]any{key: items, "total": total, "offset": pg.Offset, "limit": pg.Limit}, nil
 	}
+}
+
+// attackQDoc documents an ATT&CK list method and its q filter.
+func attackQDoc(what, id string) string {
+	return fmt.Sprintf("Pages of %s, enterprise then mobile then ICS, each by id; q (at most %d characters) keeps those whose id is q (%s) or whose name, description and aliases hold every word of q, case-insensitively, as word prefixes; total counts them.",
+		what, sqlite.MaxQueryLen, id)
 }
 
 // Register adds the ATT&CK methods to s.
@@ -87,12 +99,12 @@ func (h Attack) Register(s *service.Service) {
 	reg("RPCGetAttackSoftwareByID", "{id, domain?}", "{software}", "", getter("software", st.GetSoftware))
 	reg("RPCGetAttackGroupByID", "{id, domain?}", "{group}", "", getter("group", st.GetGroup))
 	reg("RPCGetAttackCampaignByID", "{id, domain?}", "{campaign}", "", getter("campaign", st.GetCampaign))
-	reg("RPCListAttackTechniques", "{offset?, limit?, domain?, tactic?, include_removed?}", "{techniques, total, offset, limit}", "", lister("techniques", st.ListTechniques))
-	reg("RPCListAttackTactics", "{offset?, limit?, domain?}", "{tactics, total, offset, limit}", "", lister("tactics", st.ListTactics))
-	reg("RPCListAttackMitigations", "{offset?, limit?, domain?}", "{mitigations, total, offset, limit}", "", lister("mitigations", st.ListMitigations))
-	reg("RPCListAttackSoftware", "{offset?, limit?, domain?}", "{software, total, offset, limit}", "", lister("software", st.ListSoftware))
-	reg("RPCListAttackGroups", "{offset?, limit?, domain?}", "{groups, total, offset, limit}", "", lister("groups", st.ListGroups))
-	reg("RPCListAttackCampaigns", "{offset?, limit?, domain?}", "{campaigns, total, offset, limit}", "", lister("campaigns", st.ListCampaigns))
+	reg("RPCListAttackTechniques", "{offset?, limit?, domain?, tactic?, include_removed?, q?}", "{techniques, total, offset, limit}", attackQDoc("techniques and sub-techniques", `"T1059" also keeps T1059.001…`), lister("techniques", st.ListTechniques))
+	reg("RPCListAttackTactics", "{offset?, limit?, domain?, q?}", "{tactics, total, offset, limit}", attackQDoc("tactics", `"TA0002"`), lister("tactics", st.ListTactics))
+	reg("RPCListAttackMitigations", "{offset?, limit?, domain?, q?}", "{mitigations, total, offset, limit}", attackQDoc("mitigations", `"M1049"`), lister("mitigations", st.ListMitigations))
+	reg("RPCListAttackSoftware", "{offset?, limit?, domain?, q?}", "{software, total, offset, limit}", attackQDoc("software", `"S0002"`), lister("software", st.ListSoftware))
+	reg("RPCListAttackGroups", "{offset?, limit?, domain?, q?}", "{groups, total, offset, limit}", attackQDoc("groups", `"G0007"`), lister("groups", st.ListGroups))
+	reg("RPCListAttackCampaigns", "{offset?, limit?, domain?, q?}", "{campaigns, total, offset, limit}", attackQDoc("campaigns", `"C0001"`), lister("campaigns", st.ListCampaigns))
 	reg("RPCGetAttackImportMetadata", "", "{import_date, total_techniques, total_tactics, total_mitigations, total_software, total_groups, domains}", "", h.metadata)
 	reg("RPCGetAttackTechniqueLinks", "{id, domain?}", "{technique, parent, subtechniques, tactics, mitigations, groups, software, campaigns, assets}", "Everything a technique connects to.", getter("links", st.TechniqueLinks))
 	reg("RPCGetAttackLinks", "{id, domain?}", "{links}", "The relationships of any ATT&CK object (uses, mitigates, subtechnique-of, …).", getter("links", st.Links))

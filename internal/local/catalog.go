@@ -10,6 +10,7 @@ import (
 	"github.com/v2e/v2e/internal/capec"
 	"github.com/v2e/v2e/internal/cwe"
 	"github.com/v2e/v2e/internal/service"
+	"github.com/v2e/v2e/internal/sqlite"
 	"github.com/v2e/v2e/internal/sqlite/capecdb"
 	"github.com/v2e/v2e/internal/sqlite/cwedb"
 )
@@ -17,7 +18,7 @@ import (
 func init() {
 	notFoundErrs = append(notFoundErrs, cwe.ErrNotFound, capec.ErrNotFound)
 	invalidErrs = append(invalidErrs, cwe.ErrInvalidID, cwe.ErrMalformed, cwedb.ErrBadRequest, capec.ErrInvalidID,
-		capec.ErrMalformed, capec.ErrSchema, capec.ErrBadSchema, capecdb.ErrBadRequest, assets.ErrOutsideRoot)
+		capec.ErrMalformed, capec.ErrSchema, capec.ErrBadSchema, capecdb.ErrBadRequest, sqlite.ErrBadRequest, assets.ErrOutsideRoot)
 }
 
 // Assets locates the import files. Paths given in RPC params are relative to
@@ -73,18 +74,24 @@ func (h Catalogs) Register(s *service.Service) {
 	}
 	reg("RPCImportCWEs", "{path?}", "{success, count, version, categories, views, capec_links}", "Import the CWE catalog (XML, zipped XML or JSON) atomically; path is relative to the assets folder.", h.importCWEs)
 	reg("RPCGetCWEByID", "{cwe_id}", "{cwe}", `A weakness or category; "CWE-79" or "79".`, h.getCWE)
-	reg("RPCListCWEs", "{offset?, limit?}", "{cwes, total, offset, limit}", "", h.listCWEs)
+	reg("RPCListCWEs", "{offset?, limit?, q?}", "{cwes, total, offset, limit}", qDoc("weaknesses", `"CWE-79" or "79"`, "name and description"), h.listCWEs)
 	reg("RPCGetCWERelationships", "{cwe_id, relationship_type?}", "{relationships}", "Stated and inferred edges (ChildOf, ParentOf, PeerOf, CanPrecede, …) with view ids.", h.relationships)
 	reg("RPCGetCWEMeta", "", "{version, …counts}", "What the stored CWE catalog holds.", h.cweMeta)
 	reg("RPCSaveCWEView", "{view}", "{success, id}", "Store a view (snake_case or MITRE PascalCase).", h.saveView)
 	reg("RPCGetCWEViewByID", "{view_id}", "{view}", "", h.getView)
-	reg("RPCListCWEViews", "{offset?, limit?}", "{views, total, offset, limit}", "", h.listViews)
+	reg("RPCListCWEViews", "{offset?, limit?, q?}", "{views, total, offset, limit}", qDoc("views", `"CWE-1003" or "1003"`, "name and objective"), h.listViews)
 	reg("RPCDeleteCWEView", "{view_id}", "{success}", "", h.deleteView)
 	reg("RPCImportCAPECs", "{path?, xsd?}", "{success, count, skipped, version, warnings}", "Import the CAPEC catalog unless the same version is stored.", h.importCAPECs(false))
 	reg("RPCForceImportCAPECs", "{path?, xsd?}", "{success, count, skipped, version, warnings}", "Import the CAPEC catalog even when the same version is stored.", h.importCAPECs(true))
 	reg("RPCGetCAPECByID", "{capec_id}", "{capec}", `An attack pattern, category or view; "CAPEC-66" or "66".`, h.getCAPEC)
-	reg("RPCListCAPECs", "{offset?, limit?}", "{capecs, total, offset, limit}", "", h.listCAPECs)
+	reg("RPCListCAPECs", "{offset?, limit?, q?}", "{capecs, total, offset, limit}", qDoc("attack patterns", `"CAPEC-66" or "66"`, "name and description"), h.listCAPECs)
 	reg("RPCGetCAPECCatalogMeta", "", "{version, release_date, total_count, …}", "", h.capecMeta)
+}
+
+// qDoc documents the q filter of a list method.
+func qDoc(what, id, text string) string {
+	return fmt.Sprintf("Pages of %s by id; q (at most %d characters) keeps those whose id is q (%s) or whose %s hold every word of q, case-insensitively, as word prefixes; total counts them.",
+		what, sqlite.MaxQueryLen, id, text)
 }
 
 func (h Catalogs) importCWEs(ctx context.Context, params json.RawMessage) (any, error) {
@@ -126,12 +133,36 @@ func (h Catalogs) getCWE(ctx context.Context, params json.RawMessage) (any, erro
 	return map[string]any{"cwe": raw}, nil
 }
 
+// listParams are the params of every catalog list method: a page and the
+// text filter q.
+type listParams struct {
+	Offset int    `json:"offset"`
+	Limit  int    `json:"limit"`
+	Q      string `json:"q"`
+}
+
+// listQuery decodes and checks list params; errors name the field.
+func listQuery(params json.RawMessage) (sqlite.ListQuery, error) {
+	p, err := service.Decode[listParams](params)
+	if err != nil {
+		return sqlite.ListQuery{}, err
+	}
+	pg, err := service.Page{Offset: p.Offset, Limit: p.Limit}.Normalize()
+	if err != nil {
+		return sqlite.ListQuery{}, err
+	}
+	if err := sqlite.CheckQuery(p.Q); err != nil {
+		return sqlite.ListQuery{}, service.Errorf("%v", err)
+	}
+	return sqlite.ListQuery{Offset: pg.Offset, Limit: pg.Limit, Q: p.Q}, nil
+}
+
 func (h Catalogs) listCWEs(ctx context.Context, params json.RawMessage) (any, error) {
-	p, err := page(params)
+	q, err := listQuery(params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.CWE.List(ctx, p.Offset, p.Limit)
+	res, err := h.CWE.List(ctx, q)
 	if err != nil {
 		return nil, wireError(err)
 	}
@@ -214,11 +245,11 @@ func (h Catalogs) getView(ctx context.Context, params json.RawMessage) (any, err
 }
 
 func (h Catalogs) listViews(ctx context.Context, params json.RawMessage) (any, error) {
-	p, err := page(params)
+	q, err := listQuery(params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.CWE.ListViews(ctx, p.Offset, p.Limit)
+	res, err := h.CWE.ListViews(ctx, q)
 	if err != nil {
 		return nil, wireError(err)
 	}
@@ -284,11 +315,11 @@ func (h Catalogs) getCAPEC(ctx context.Context, params json.RawMessage) (any, er
 }
 
 func (h Catalogs) listCAPECs(ctx context.Context, params json.RawMessage) (any, error) {
-	p, err := page(params)
+	q, err := listQuery(params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.CAPEC.List(ctx, p.Offset, p.Limit)
+	res, err := h.CAPEC.List(ctx, q)
 	if err != nil {
 		return nil, wireError(err)
 	}

@@ -25,7 +25,7 @@ import (
 )
 
 // Migrations is the schema, in order; sqlite.Open applies the missing ones.
-var Migrations = []sqlite.Migration{schemaV1}
+var Migrations = []sqlite.Migration{schemaV1, schemaV2}
 
 func schemaV1(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `
@@ -89,6 +89,47 @@ CREATE INDEX relationships_target ON relationships(domain, target_id, present);
 `)
 	return err
 }
+
+// schemaV2 gives objects an INTEGER PRIMARY KEY (rid; (domain, kind, id)
+// stays unique), so that its rowids survive a VACUUM, and indexes each
+// object's name, description and aliases for the q filter of the lists.
+func schemaV2(ctx context.Context, tx *sql.Tx) error {
+	stmts := []string{
+		// Import sets this in its transaction, which SQLite refuses once the
+		// temporary database is open, as the table rebuild below opens it
+		// on this (the writer) connection.
+		`PRAGMA temp_store = MEMORY`,
+		`CREATE TABLE objects_v2 (
+	rid        INTEGER PRIMARY KEY,
+	domain     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	parent_id  TEXT NOT NULL DEFAULT '',
+	data       TEXT NOT NULL,
+	present    INTEGER NOT NULL,
+	added_in   TEXT NOT NULL,
+	removed_in TEXT NOT NULL DEFAULT '',
+	gen        INTEGER NOT NULL,
+	UNIQUE (domain, kind, id),
+	CHECK (domain IN ('enterprise-attack', 'mobile-attack', 'ics-attack') AND id <> '' AND name <> '')
+)`,
+		`INSERT INTO objects_v2 (domain, kind, id, name, parent_id, data, present, added_in, removed_in, gen)
+	SELECT domain, kind, id, name, parent_id, data, present, added_in, removed_in, gen FROM objects ORDER BY rowid`,
+		`DROP TABLE objects`,
+		`ALTER TABLE objects_v2 RENAME TO objects`,
+		`CREATE INDEX objects_kind ON objects(kind, present, domain, id)`,
+		`CREATE INDEX objects_id ON objects(kind, id)`,
+		`CREATE INDEX objects_parent ON objects(domain, parent_id) WHERE parent_id <> ''`,
+	}
+	return sqlite.Exec(ctx, tx, append(stmts, objectText.Statements()...)...)
+}
+
+// objectText is what the lists' q filter searches besides the id: the name,
+// description and aliases (groups, software, campaigns) of an object.
+var objectText = sqlite.TextIndex{Name: "objects_fts", Source: "objects", Key: "rid",
+	Text: `row.name || ' ' || coalesce(json_extract(CAST(row.data AS TEXT), '$.description'), '') || ' ' ||
+		coalesce(json_extract(CAST(row.data AS TEXT), '$.aliases'), '')`}
 
 var _ attack.Service = (*Store)(nil)
 

@@ -117,6 +117,7 @@ func TestImportLifecycle(t *testing.T) {
 	t.Run("metadata", func(t *testing.T) { metadata(t, s) })
 	t.Run("get by id", func(t *testing.T) { getByID(t, s) })
 	t.Run("list", func(t *testing.T) { listPages(t, s) })
+	t.Run("list filter", func(t *testing.T) { listFilter(t, s) })
 	t.Run("technique links", func(t *testing.T) { techniqueLinks(t, s) })
 	t.Run("techniques of", func(t *testing.T) { techniquesOf(t, s) })
 	t.Run("matrix", func(t *testing.T) { matrix(t, s) })

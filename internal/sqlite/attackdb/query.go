@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/v2e/v2e/internal/attack"
+	"github.com/v2e/v2e/internal/sqlite"
 )
 
 // GetTechnique returns the technique or sub-technique with that id. With no
@@ -119,29 +121,41 @@ func list[T any, P objectPtr[T]](ctx context.Context, s *Store, kind attack.Kind
 	if err != nil {
 		return nil, 0, err
 	}
-	where := ` FROM objects WHERE kind = ? AND (? = '' OR domain = ?) AND (? OR present = 1)`
-	args := []any{kind, d, d, o.IncludeRemoved}
+	if err := sqlite.CheckQuery(o.Q); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", attack.ErrInvalidArgument, err)
+	}
+	l := sqlite.ListSQL{Columns: objectColumns, From: `objects`, Order: domainRank + `, id`,
+		Where: `kind = ? AND (? = '' OR domain = ?) AND (? OR present = 1)`, Args: []any{kind, d, d, o.IncludeRemoved}}
 	if o.Tactic != "" {
 		if kind != attack.KindTechnique {
 			return nil, 0, fmt.Errorf("%w: a tactic filter applies to techniques, not to %s", attack.ErrInvalidArgument, kind)
 		}
-		where += ` AND id IN (SELECT technique_id FROM technique_tactics tt WHERE tt.domain = objects.domain AND tt.tactic_id = ?)`
-		args = append(args, o.Tactic)
+		l.Where += ` AND id IN (SELECT technique_id FROM technique_tactics tt WHERE tt.domain = objects.domain AND tt.tactic_id = ?)`
+		l.Args = append(l.Args, o.Tactic)
 	}
-	var total int
-	if err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*)`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("attackdb: count %s: %w", kind, err)
+	if match := sqlite.Match(o.Q); match != "" {
+		// The id, and for a technique its sub-techniques (T1059 → T1059.001),
+		// or every word in the text.
+		id := queryID(o.Q)
+		l.Where += ` AND (id = ? OR (kind = 'technique' AND id > ? AND id < ?) OR
+			rid IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?))`
+		l.Args = append(l.Args, id, id+".", id+"/", match)
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT `+objectColumns+where+
-		` ORDER BY `+domainRank+`, id LIMIT ? OFFSET ?`, append(args, o.Limit, o.Offset)...)
+	objs, total, err := sqlite.List(ctx, s.db, sqlite.ListQuery{Offset: o.Offset, Limit: o.Limit}, l, decode[T, P])
 	if err != nil {
-		return nil, 0, fmt.Errorf("attackdb: list %s: %w", kind, err)
-	}
-	objs, err := scan[T, P](rows)
-	if err != nil {
-		return nil, 0, fmt.Errorf("attackdb: list %s: %w", kind, err)
+		return nil, 0, fmt.Errorf("attackdb: %s: %w", kind, err)
 	}
 	return objs, total, nil
+}
+
+// queryID is q as an ATT&CK id ("t1059" → "T1059", "1059.001" →
+// "T1059.001"), or "\x00" (no object's id) when q is not one.
+func queryID(q string) string {
+	id, err := attack.NormalizeID(q)
+	if err != nil || !strings.ContainsAny(id, "0123456789") {
+		return "\x00"
+	}
+	return id
 }
 
 // scan decodes rows of objectColumns and closes them. It never returns nil
@@ -150,23 +164,32 @@ func scan[T any, P objectPtr[T]](rows *sql.Rows) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {
-		var (
-			domain, added, removed string
-			data                   []byte
-			present                bool
-		)
-		if err := rows.Scan(&domain, &data, &present, &added, &removed); err != nil {
+		v, err := decode[T, P](rows)
+		if err != nil {
 			return nil, err
 		}
-		var v T
-		if err := json.Unmarshal(data, P(&v)); err != nil {
-			return nil, fmt.Errorf("decode stored object: %w", err)
-		}
-		b := P(&v).Base()
-		b.Domain, b.Present, b.AddedIn, b.RemovedIn = attack.Domain(domain), present, added, removed
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// decode reads one row of objectColumns.
+func decode[T any, P objectPtr[T]](rows *sql.Rows) (T, error) {
+	var (
+		v                      T
+		domain, added, removed string
+		data                   []byte
+		present                bool
+	)
+	if err := rows.Scan(&domain, &data, &present, &added, &removed); err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(data, P(&v)); err != nil {
+		return v, fmt.Errorf("decode stored object: %w", err)
+	}
+	b := P(&v).Base()
+	b.Domain, b.Present, b.AddedIn, b.RemovedIn = attack.Domain(domain), present, added, removed
+	return v, nil
 }
 
 // Metadata returns the import metadata.

@@ -29,4 +29,13 @@ CREATE INDEX attack_links_technique ON attack_links(technique_id, capec_id);
 `)
 		return err
 	},
+	// 2: a full-text index for the q filter of List, filled from the rows
+	// already stored and kept in step by triggers.
+	func(ctx context.Context, tx *sql.Tx) error {
+		return sqlite.Exec(ctx, tx, attackPatternText.Statements()...)
+	},
 }
+
+// attackPatternText is what List's q filter searches besides the id.
+var attackPatternText = sqlite.TextIndex{Name: "attack_patterns_fts", Source: "attack_patterns", Key: "id",
+	Text: `row.name || ' ' || row.description`}

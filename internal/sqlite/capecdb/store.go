@@ -22,14 +22,9 @@ import (
 	"github.com/v2e/v2e/internal/sqlite"
 )
 
-// Paging limits of every list method (contract §5).
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
-// ErrBadRequest is wrapped by errors about a caller's parameters.
-var ErrBadRequest = errors.New("bad request")
+// ErrBadRequest is wrapped by errors about a caller's parameters. It is
+// sqlite.ErrBadRequest, which every catalog store shares.
+var ErrBadRequest = sqlite.ErrBadRequest
 
 // Store is the CAPEC database.
 type Store struct {
@@ -51,12 +46,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Page is one page of a list.
-type Page struct {
-	Items  []json.RawMessage
-	Total  int
-	Offset int
-	Limit  int
-}
+type Page = sqlite.Page
 
 // Summary is the list form of an attack pattern.
 type Summary struct {
@@ -84,21 +74,6 @@ type Meta struct {
 	Views          int    `json:"views"`
 	CWELinks       int    `json:"cwe_links"`
 	AttackLinks    int    `json:"attack_links"`
-}
-
-// NormalizePage applies the contract's paging rules: offset defaults to 0 and
-// may not be negative; limit defaults to DefaultLimit and is capped at MaxLimit.
-func NormalizePage(offset, limit int) (int, int, error) {
-	if offset < 0 {
-		return 0, 0, fmt.Errorf("%w: offset %d is negative", ErrBadRequest, offset)
-	}
-	if limit < 0 {
-		return 0, 0, fmt.Errorf("%w: limit %d is negative", ErrBadRequest, limit)
-	}
-	if limit == 0 {
-		limit = DefaultLimit
-	}
-	return offset, min(limit, MaxLimit), nil
 }
 
 // Get returns the attack pattern, category or view with the given id
@@ -142,37 +117,35 @@ func (s *Store) AttackPattern(ctx context.Context, id string) (*capec.AttackPatt
 	return &a, nil
 }
 
-// List returns one page of attack pattern summaries ordered by id.
-func (s *Store) List(ctx context.Context, offset, limit int) (Page, error) {
-	offset, limit, err := NormalizePage(offset, limit)
+// List returns one page of attack pattern summaries ordered by id, and how
+// many attack patterns match q.Q: those whose id is q.Q ("CAPEC-66" or "66")
+// or whose name and description hold every word of it (sqlite.Match).
+// Errors wrap ErrBadRequest.
+func (s *Store) List(ctx context.Context, q sqlite.ListQuery) (Page, error) {
+	q, err := q.Normalize()
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Offset: offset, Limit: limit, Items: []json.RawMessage{}}
-	r := s.db.Reader()
-	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM attack_patterns`).Scan(&p.Total); err != nil {
-		return p, fmt.Errorf("capecdb: count: %w", err)
+	l := sqlite.ListSQL{Columns: `id, name, abstraction, status, likelihood, severity, description`,
+		From: `attack_patterns`, Order: `id`}
+	if match := sqlite.Match(q.Q); match != "" {
+		id, _ := capec.ParseID(q.Q) // 0, which no entry has, when q is not an id
+		l.Where = `(id = ? OR id IN (SELECT rowid FROM attack_patterns_fts WHERE attack_patterns_fts MATCH ?))`
+		l.Args = []any{id, match}
 	}
-	rows, err := r.QueryContext(ctx, `SELECT id, name, abstraction, status, likelihood, severity, description
-		FROM attack_patterns ORDER BY id LIMIT ? OFFSET ?`, limit, offset)
-	if err != nil {
-		return p, fmt.Errorf("capecdb: list: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	p, err := s.db.Page(ctx, q, l, func(rows *sql.Rows) (json.RawMessage, error) {
 		var id int
 		sum := Summary{Kind: capec.KindAttackPattern}
 		if err := rows.Scan(&id, &sum.Name, &sum.Abstraction, &sum.Status, &sum.Likelihood, &sum.Severity, &sum.Description); err != nil {
-			return p, fmt.Errorf("capecdb: list: %w", err)
+			return nil, err
 		}
 		sum.ID = capec.FormatID(id)
-		b, err := json.Marshal(sum)
-		if err != nil {
-			return p, err
-		}
-		p.Items = append(p.Items, b)
+		return json.Marshal(sum)
+	})
+	if err != nil {
+		return p, fmt.Errorf("capecdb: %w", err)
 	}
-	return p, rows.Err()
+	return p, nil
 }
 
 // Meta describes the stored catalog.

@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/v2e/v2e/internal/capec"
+	"github.com/v2e/v2e/internal/sqlite"
+	"github.com/v2e/v2e/internal/sqlite/sqlitetest"
 )
 
 const (
@@ -22,10 +23,8 @@ const (
 )
 
 var (
-	sharedOnce sync.Once
-	shared     *Store
-	sharedRes  ImportResult
-	sharedErr  error
+	shared    sqlitetest.Shared[*Store]
+	sharedRes ImportResult
 )
 
 // clock returns a Now that moves one minute per call.
@@ -38,30 +37,17 @@ func clock() func() time.Time {
 // strict validation, shared by the tests that only read.
 func imported(t testing.TB) *Store {
 	t.Helper()
-	sharedOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "capecdb")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		if shared, sharedErr = Open(context.Background(), filepath.Join(dir, "capec.db")); sharedErr != nil {
-			return
-		}
-		shared.Now = clock()
-		sharedRes, sharedErr = shared.ImportFile(context.Background(), catalogPath, ImportOptions{XSDPath: schemaPath, Strict: true})
-	})
-	if sharedErr != nil {
-		t.Fatal(sharedErr)
-	}
-	return shared
+	return shared.Get(t, "capec.db", func(path string) (*Store, error) { return Open(context.Background(), path) },
+		func(s *Store) (err error) {
+			s.Now = clock()
+			sharedRes, err = s.ImportFile(context.Background(), catalogPath, ImportOptions{XSDPath: schemaPath, Strict: true})
+			return err
+		})
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.Close()
-		os.RemoveAll(filepath.Dir(shared.db.Path))
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
@@ -171,17 +157,17 @@ func TestGetAndList(t *testing.T) {
 		t.Errorf("bad id: %v", err)
 	}
 	for _, tc := range []struct{ offset, limit, wantLimit, items int }{{0, 0, 100, 100}, {600, 100, 100, 15}, {0, 2000, 1000, 615}} {
-		p, err := s.List(ctx, tc.offset, tc.limit)
+		p, err := s.List(ctx, sqlite.ListQuery{Offset: tc.offset, Limit: tc.limit})
 		if err != nil || p.Total != 615 || p.Limit != tc.wantLimit || p.Offset != tc.offset || len(p.Items) != tc.items {
 			t.Errorf("List(%d, %d) = %d/%d items, limit %d, %v", tc.offset, tc.limit, len(p.Items), p.Total, p.Limit, err)
 		}
 	}
-	p, _ := s.List(ctx, 0, 1)
+	p, _ := s.List(ctx, sqlite.ListQuery{Offset: 0, Limit: 1})
 	var sum Summary
 	if json.Unmarshal(p.Items[0], &sum); sum.ID != "CAPEC-1" || sum.Severity == "" {
 		t.Errorf("first summary = %+v", sum)
 	}
-	if _, err := s.List(ctx, -5, 0); !errors.Is(err, ErrBadRequest) {
+	if _, err := s.List(ctx, sqlite.ListQuery{Offset: -5, Limit: 0}); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("negative offset: %v", err)
 	}
 }
@@ -287,7 +273,7 @@ func TestFailedImportKeepsCatalog(t *testing.T) {
 			if m, _ := s.Meta(ctx); m.TotalCount != 3 {
 				t.Errorf("stored catalog changed: %+v", m)
 			}
-			if p, _ := s.List(ctx, 0, 0); p.Total != 3 {
+			if p, _ := s.List(ctx, sqlite.ListQuery{Offset: 0, Limit: 0}); p.Total != 3 {
 				t.Errorf("stored %d attack patterns", p.Total)
 			}
 		})

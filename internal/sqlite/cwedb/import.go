@@ -171,7 +171,9 @@ func insertViews(ctx context.Context, tx *sql.Tx, vs []cwe.View, origin string) 
 		if err != nil {
 			return err
 		}
-		if err := in.exec(`INSERT OR REPLACE INTO views (id, name, type, status, origin, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		if err := in.exec(`INSERT INTO views (id, name, type, status, origin, data) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, status = excluded.status,
+			origin = excluded.origin, data = excluded.data`,
 			num(v.ID), v.Name, v.Type, v.Status, origin, data); err != nil {
 			return fmt.Errorf("%s: %w", v.ID, err)
 		}

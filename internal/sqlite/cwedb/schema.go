@@ -44,4 +44,19 @@ CREATE INDEX capec_links_capec ON capec_links(capec_id, cwe_id);
 `)
 		return err
 	},
+	// 2: full-text indexes for the q filter of List and ListViews, filled
+	// from the rows already stored and kept in step by triggers.
+	func(ctx context.Context, tx *sql.Tx) error {
+		stmts := append(weaknessText.Statements(), viewText.Statements()...)
+		return sqlite.Exec(ctx, tx, stmts...)
+	},
 }
+
+// The text each list's q filter searches besides the id: a weakness's name
+// and description, a view's name and objective.
+var (
+	weaknessText = sqlite.TextIndex{Name: "weaknesses_fts", Source: "weaknesses", Key: "id",
+		Text: `row.name || ' ' || row.description`}
+	viewText = sqlite.TextIndex{Name: "views_fts", Source: "views", Key: "id",
+		Text: `row.name || ' ' || coalesce(json_extract(CAST(row.data AS TEXT), '$.objective'), '')`}
+)

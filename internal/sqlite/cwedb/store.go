@@ -21,15 +21,10 @@ import (
 	"github.com/v2e/v2e/internal/sqlite"
 )
 
-// Paging limits of every list method (contract §5).
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
 // ErrBadRequest is wrapped by errors about a caller's parameters (a bad
-// offset, an unknown relationship type, a view without id).
-var ErrBadRequest = errors.New("bad request")
+// offset or q, an unknown relationship type, a view without id). It is
+// sqlite.ErrBadRequest, which every catalog store shares.
+var ErrBadRequest = sqlite.ErrBadRequest
 
 // Store is the CWE database.
 type Store struct {
@@ -51,12 +46,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Page is one page of a list.
-type Page struct {
-	Items  []json.RawMessage
-	Total  int
-	Offset int
-	Limit  int
-}
+type Page = sqlite.Page
 
 // Summary is the list form of a weakness.
 type Summary struct {
@@ -80,21 +70,6 @@ type Meta struct {
 	Categories  int    `json:"categories"`
 	Views       int    `json:"views"`
 	CAPECLinks  int    `json:"capec_links"`
-}
-
-// NormalizePage applies the contract's paging rules: offset defaults to 0 and
-// may not be negative; limit defaults to DefaultLimit and is capped at MaxLimit.
-func NormalizePage(offset, limit int) (int, int, error) {
-	if offset < 0 {
-		return 0, 0, fmt.Errorf("%w: offset %d is negative", ErrBadRequest, offset)
-	}
-	if limit < 0 {
-		return 0, 0, fmt.Errorf("%w: limit %d is negative", ErrBadRequest, limit)
-	}
-	if limit == 0 {
-		limit = DefaultLimit
-	}
-	return offset, min(limit, MaxLimit), nil
 }
 
 // Get returns the weakness or category with the given id ("CWE-79" or
@@ -137,37 +112,42 @@ func (s *Store) Weakness(ctx context.Context, id string) (*cwe.Weakness, error) 
 	return &w, nil
 }
 
-// List returns one page of weakness summaries ordered by id.
-func (s *Store) List(ctx context.Context, offset, limit int) (Page, error) {
-	offset, limit, err := NormalizePage(offset, limit)
+// List returns one page of weakness summaries ordered by id, and how many
+// weaknesses match q.Q: those whose id is q.Q ("CWE-79" or "79") or whose
+// name and description hold every word of it (sqlite.Match). Errors wrap
+// ErrBadRequest.
+func (s *Store) List(ctx context.Context, q sqlite.ListQuery) (Page, error) {
+	q, err := q.Normalize()
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Offset: offset, Limit: limit, Items: []json.RawMessage{}}
-	r := s.db.Reader()
-	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM weaknesses`).Scan(&p.Total); err != nil {
-		return p, fmt.Errorf("cwedb: count: %w", err)
-	}
-	rows, err := r.QueryContext(ctx, `SELECT id, name, abstraction, structure, status, description
-		FROM weaknesses ORDER BY id LIMIT ? OFFSET ?`, limit, offset)
-	if err != nil {
-		return p, fmt.Errorf("cwedb: list: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	l := sqlite.ListSQL{Columns: `id, name, abstraction, structure, status, description`, From: `weaknesses`, Order: `id`}
+	l.Where, l.Args = textFilter(q.Q, "weaknesses_fts")
+	p, err := s.db.Page(ctx, q, l, func(rows *sql.Rows) (json.RawMessage, error) {
 		var id int
 		sum := Summary{Kind: cwe.KindWeakness}
 		if err := rows.Scan(&id, &sum.Name, &sum.Abstraction, &sum.Structure, &sum.Status, &sum.Description); err != nil {
-			return p, fmt.Errorf("cwedb: list: %w", err)
+			return nil, err
 		}
 		sum.ID = cwe.FormatID(id)
-		b, err := json.Marshal(sum)
-		if err != nil {
-			return p, err
-		}
-		p.Items = append(p.Items, b)
+		return json.Marshal(sum)
+	})
+	if err != nil {
+		return p, fmt.Errorf("cwedb: %w", err)
 	}
-	return p, rows.Err()
+	return p, nil
+}
+
+// textFilter is the WHERE clause of a q filter over a table keyed by CWE
+// number with a full-text index: the id, or every word in the text. It is
+// empty when q keeps every row.
+func textFilter(q, index string) (string, []any) {
+	match := sqlite.Match(q)
+	if match == "" {
+		return "", nil
+	}
+	id, _ := cwe.ParseID(q) // 0, which no entry has, when q is not an id
+	return "(id = ? OR id IN (SELECT rowid FROM " + index + " WHERE " + index + " MATCH ?))", []any{id, match}
 }
 
 // Meta describes the stored catalog; Version is empty before the first import.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/v2e/v2e/internal/cwe"
+	"github.com/v2e/v2e/internal/sqlite"
+	"github.com/v2e/v2e/internal/sqlite/sqlitetest"
 )
 
 const catalogZip = "../../../assets/cwe/cwec_v4.15.xml.zip"
@@ -47,10 +49,8 @@ func openStore(t testing.TB) *Store {
 }
 
 var (
-	sharedOnce sync.Once
-	shared     *Store
-	sharedRes  ImportResult
-	sharedErr  error
+	shared    sqlitetest.Shared[*Store]
+	sharedRes ImportResult
 )
 
 // imported returns a store holding the whole real catalog, shared by the
@@ -58,22 +58,12 @@ var (
 func imported(t testing.TB) *Store {
 	t.Helper()
 	c := catalog(t)
-	sharedOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cwedb")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		if shared, sharedErr = Open(context.Background(), filepath.Join(dir, "cwe.db")); sharedErr != nil {
-			return
-		}
-		shared.Now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
-		sharedRes, sharedErr = shared.Import(context.Background(), c, "cwec_v4.15.xml.zip")
-	})
-	if sharedErr != nil {
-		t.Fatal(sharedErr)
-	}
-	return shared
+	return shared.Get(t, "cwe.db", func(path string) (*Store, error) { return Open(context.Background(), path) },
+		func(s *Store) (err error) {
+			s.Now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+			sharedRes, err = s.Import(context.Background(), c, "cwec_v4.15.xml.zip")
+			return err
+		})
 }
 
 // subset returns a store holding part of the real catalog: n weaknesses, every
@@ -90,10 +80,7 @@ func subset(t testing.TB, n int) (*Store, *cwe.Catalog) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared != nil {
-		shared.Close()
-		os.RemoveAll(filepath.Dir(shared.db.Path))
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
@@ -198,17 +185,17 @@ func TestGetAndList(t *testing.T) {
 		{0, 0, 0, 100, 100}, {900, 1000, 900, 1000, 64}, {0, 5000, 0, 1000, 964}, {964, 10, 964, 10, 0},
 	}
 	for _, tc := range tests {
-		p, err := s.List(ctx, tc.offset, tc.limit)
+		p, err := s.List(ctx, sqlite.ListQuery{Offset: tc.offset, Limit: tc.limit})
 		if err != nil || p.Total != 964 || p.Offset != tc.wantOffset || p.Limit != tc.wantLimit || len(p.Items) != tc.wantItems {
 			t.Errorf("List(%d, %d) = total %d offset %d limit %d items %d, %v", tc.offset, tc.limit, p.Total, p.Offset, p.Limit, len(p.Items), err)
 		}
 	}
-	p, _ := s.List(ctx, 0, 1)
+	p, _ := s.List(ctx, sqlite.ListQuery{Offset: 0, Limit: 1})
 	var sum Summary
 	if err := json.Unmarshal(p.Items[0], &sum); err != nil || sum.ID != "CWE-5" || sum.Abstraction == "" || sum.Description == "" {
 		t.Errorf("first summary = %+v, %v", sum, err)
 	}
-	if _, err := s.List(ctx, -1, 10); !errors.Is(err, ErrBadRequest) {
+	if _, err := s.List(ctx, sqlite.ListQuery{Offset: -1, Limit: 10}); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("negative offset: %v", err)
 	}
 }
@@ -319,7 +306,7 @@ func TestJSONImportKeepsCategoriesAndViews(t *testing.T) {
 				return
 			default:
 			}
-			p, err := s.List(ctx, 0, 1)
+			p, err := s.List(ctx, sqlite.ListQuery{Offset: 0, Limit: 1})
 			if err != nil || (p.Total != 300 && p.Total != 100) {
 				t.Errorf("reader during import: total %d, %v", p.Total, err)
 				return
@@ -370,7 +357,7 @@ func TestViews(t *testing.T) {
 	if err := s.DeleteView(ctx, "1003"); !errors.Is(err, cwe.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
-	p, _ := s.ListViews(ctx, 0, 0)
+	p, _ := s.ListViews(ctx, sqlite.ListQuery{Offset: 0, Limit: 0})
 	if p.Total != 53 || len(p.Items) != 53 {
 		t.Errorf("views after delete: %d", p.Total)
 	}
@@ -391,7 +378,7 @@ func TestViews(t *testing.T) {
 	if _, err := s.SaveView(ctx, &bad); !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "Name is empty") {
 		t.Errorf("view without name: %v", err)
 	}
-	p, _ = s.ListViews(ctx, 50, 2)
+	p, _ = s.ListViews(ctx, sqlite.ListQuery{Offset: 50, Limit: 2})
 	if p.Total != 54 || len(p.Items) != 2 {
 		t.Errorf("ListViews(50, 2): total %d, %d items", p.Total, len(p.Items))
 	}
@@ -400,7 +387,7 @@ func TestViews(t *testing.T) {
 	if _, err := s.Import(ctx, &cwe.Catalog{Weaknesses: catalog(t).Weaknesses[:1], Views: catalog(t).Views[:1]}, "views"); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ = s.ListViews(ctx, 0, 0); p.Total != 2 {
+	if p, _ = s.ListViews(ctx, sqlite.ListQuery{Offset: 0, Limit: 0}); p.Total != 2 {
 		t.Errorf("after an import of one catalog view: %d views, want it and the saved one", p.Total)
 	}
 	if n := members(); n != len(v.Members) {

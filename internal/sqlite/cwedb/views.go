@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/v2e/v2e/internal/cwe"
+	"github.com/v2e/v2e/internal/sqlite"
 )
 
 // SaveView stores v (inserting or replacing the view with its id) and returns
@@ -43,30 +44,24 @@ func (s *Store) View(ctx context.Context, id string) (json.RawMessage, error) {
 	return data, nil
 }
 
-// ListViews returns one page of stored views, whole, ordered by id.
-func (s *Store) ListViews(ctx context.Context, offset, limit int) (Page, error) {
-	offset, limit, err := NormalizePage(offset, limit)
+// ListViews returns one page of stored views, whole, ordered by id, and how
+// many match q.Q (by id, or by every word in name and objective).
+func (s *Store) ListViews(ctx context.Context, q sqlite.ListQuery) (Page, error) {
+	q, err := q.Normalize()
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Offset: offset, Limit: limit, Items: []json.RawMessage{}}
-	r := s.db.Reader()
-	if err := r.QueryRowContext(ctx, `SELECT count(*) FROM views`).Scan(&p.Total); err != nil {
-		return p, fmt.Errorf("cwedb: count views: %w", err)
-	}
-	rows, err := r.QueryContext(ctx, `SELECT data FROM views ORDER BY id LIMIT ? OFFSET ?`, limit, offset)
-	if err != nil {
-		return p, fmt.Errorf("cwedb: list views: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	l := sqlite.ListSQL{Columns: `data`, From: `views`, Order: `id`}
+	l.Where, l.Args = textFilter(q.Q, "views_fts")
+	p, err := s.db.Page(ctx, q, l, func(rows *sql.Rows) (json.RawMessage, error) {
 		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return p, fmt.Errorf("cwedb: list views: %w", err)
-		}
-		p.Items = append(p.Items, data)
+		err := rows.Scan(&data)
+		return data, err
+	})
+	if err != nil {
+		return p, fmt.Errorf("cwedb: views: %w", err)
 	}
-	return p, rows.Err()
+	return p, nil
 }
 
 // DeleteView removes a view; a view that is not stored is cwe.ErrNotFound.
