@@ -12,7 +12,7 @@ const DriverName = "sqlite3"
 func dsn(path string, readOnly bool) string {
 	q := "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
 	if readOnly {
-		q = "?_busy_timeout=10000&_query_only=1"
+		q = "?_busy_timeout=10000&_query_only=1&_cache_size=-" + readerCacheKiB
 	}
 	return "file:" + path + q
 }

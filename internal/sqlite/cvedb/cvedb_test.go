@@ -568,3 +568,58 @@ func TestMigrationAddsFacets(t *testing.T) {
 	}
 	checkIntegrity(t, s)
 }
+
+// TestMigrationRekeysCPE takes a store back to schema version 3 (cve_cpe
+// keyed by vendor with a product index) and checks that migration 4 keeps
+// every CPE row: product and vendor+product searches answer as before.
+func TestMigrationRekeysCPE(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cve.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(ctx, realRecords(t)[:1200]); err != nil {
+		t.Fatal(err)
+	}
+	queries := []cve.SearchQuery{
+		{Product: "windows_xp", Limit: 1000},
+		{Vendor: "cisco", Product: "ios", Sort: "id", Limit: 1000},
+		{Query: "remote", Product: "windows_2000", Limit: 1000},
+	}
+	want := make([]cve.SearchResult, len(queries))
+	for i, q := range queries {
+		if want[i], err = s.Search(ctx, q); err != nil || want[i].Total == 0 {
+			t.Fatalf("%+v: %d hits, %v", q, want[i].Total, err)
+		}
+	}
+	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE cve_cpe_old (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
+				PRIMARY KEY (vendor, product, key)) WITHOUT ROWID;
+			INSERT INTO cve_cpe_old SELECT vendor, product, key FROM cve_cpe;
+			DROP TABLE cve_cpe;
+			ALTER TABLE cve_cpe_old RENAME TO cve_cpe;
+			CREATE INDEX cve_cpe_product ON cve_cpe (product);
+			PRAGMA user_version = 3`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var idx int
+	if err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_cpe_product'`).Scan(&idx); err != nil || idx != 0 {
+		t.Fatalf("product index after migrating: %d, %v", idx, err)
+	}
+	for i, q := range queries {
+		got, err := s.Search(ctx, q)
+		if err != nil || !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("%+v after migrating: %d hits, %v; want %d", q, got.Total, err, want[i].Total)
+		}
+	}
+	checkIntegrity(t, s)
+}

@@ -65,17 +65,34 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 	if err != nil {
 		return cve.SaveResult{}, err
 	}
+	s.ckpt.committed(pl.bytes())
 	return res, nil
 }
 
 // chunkSize is how many records the pipeline decodes and the writer applies
-// at a time.
-const chunkSize = 250
+// at a time; the first chunk is firstChunk records, so that the writer
+// starts early.
+const (
+	chunkSize  = 250
+	firstChunk = 50
+)
+
+// chunkBounds returns the start of every chunk of n records, and n.
+func chunkBounds(n int) []int {
+	bounds := []int{0}
+	for i := min(n, firstChunk); ; i = min(n, i+chunkSize) {
+		bounds = append(bounds, i)
+		if i == n {
+			return bounds
+		}
+	}
+}
 
 // pipeline decodes the records of one Save in chunks on all CPUs. Its
 // goroutines are waited for by stop.
 type pipeline struct {
 	records []json.RawMessage
+	bounds  []int // chunk c is records[bounds[c]:bounds[c+1]]
 	ps      []prepared
 	errs    []error
 	done    []chan struct{} // closed when chunk c is decoded
@@ -85,9 +102,11 @@ type pipeline struct {
 }
 
 func startPipeline(records []json.RawMessage) *pipeline {
-	n := (len(records) + chunkSize - 1) / chunkSize
+	bounds := chunkBounds(len(records))
+	n := len(bounds) - 1
 	pl := &pipeline{
 		records: records,
+		bounds:  bounds,
 		ps:      make([]prepared, len(records)),
 		errs:    make([]error, len(records)),
 		done:    make([]chan struct{}, n),
@@ -109,7 +128,7 @@ func (pl *pipeline) work() {
 		if c >= len(pl.done) {
 			return
 		}
-		for i := c * chunkSize; i < min((c+1)*chunkSize, len(pl.records)); i++ {
+		for i := pl.bounds[c]; i < pl.bounds[c+1]; i++ {
 			pl.ps[i], pl.errs[i] = prepare(pl.records[i])
 		}
 		close(pl.done[c])
@@ -119,13 +138,22 @@ func (pl *pipeline) work() {
 // chunk waits for chunk c and returns it, or the error of its first bad record.
 func (pl *pipeline) chunk(c int) ([]prepared, error) {
 	<-pl.done[c]
-	lo, hi := c*chunkSize, min((c+1)*chunkSize, len(pl.records))
+	lo, hi := pl.bounds[c], pl.bounds[c+1]
 	for i := lo; i < hi; i++ {
 		if pl.errs[i] != nil {
 			return nil, fmt.Errorf("cve: record %d%s: %w", i, idHint(pl.records[i]), pl.errs[i])
 		}
 	}
 	return pl.ps[lo:hi], nil
+}
+
+// bytes is the size of the batch's records.
+func (pl *pipeline) bytes() int {
+	n := 0
+	for _, r := range pl.records {
+		n += len(r)
+	}
+	return n
 }
 
 // stop makes the workers finish after their current chunk and waits for them.

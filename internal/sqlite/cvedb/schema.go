@@ -8,7 +8,7 @@ import (
 )
 
 // Migrations is the versioned schema of the CVE database, oldest first.
-var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3}
+var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3, migrate4}
 
 func migrate1(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
@@ -74,6 +74,24 @@ func migrate2(ctx context.Context, tx *sql.Tx) error {
 // record gets a row of its descriptions, vendor, severity and year tokens.
 func migrate3(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range migrate3Stmts() {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate4 keys cve_cpe by (product, vendor, key): product filters and
+// vendor+product filters both seek on a prefix of that key, so the separate
+// product index (one more B-tree insert per CPE pair) goes.
+func migrate4(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{
+		`CREATE TABLE cve_cpe_new (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
+			PRIMARY KEY (product, vendor, key)) WITHOUT ROWID`,
+		`INSERT INTO cve_cpe_new (vendor, product, key) SELECT vendor, product, key FROM cve_cpe`,
+		`DROP TABLE cve_cpe`,
+		`ALTER TABLE cve_cpe_new RENAME TO cve_cpe`,
+	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err
 		}

@@ -19,7 +19,8 @@ var _ cve.Store = (*Store)(nil)
 // Store is the SQLite CVE store. It is safe for concurrent use; writes are
 // serialised on the database's single writer connection.
 type Store struct {
-	db *sqlite.DB
+	db   *sqlite.DB
+	ckpt *checkpointer
 }
 
 // PageSize is the SQLite page size of a new CVE database. A stored record
@@ -33,10 +34,10 @@ const PageSize = 16384
 const WriterCacheKiB = 64 << 10
 
 // WALCheckpointPages is how many pages the WAL may hold before the writer
-// copies them into the database (SQLite's default is 1,000). A bigger
-// interval writes hot index and full-text pages back once instead of after
-// every few batches; the WAL file grows to about this many pages.
-const WALCheckpointPages = 4000
+// itself copies them into the database (SQLite's default is 1,000). The
+// background checkpointer (checkpoint.go) normally does it long before;
+// this bounds the WAL if it falls behind.
+const WALCheckpointPages = 16000
 
 // Open opens (creating and migrating as needed) the CVE database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -59,7 +60,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("cvedb: %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	ckpt, err := startCheckpointer(path)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, ckpt: ckpt}, nil
 }
 
 // create makes a new database file with PageSize pages; the page size of
@@ -82,7 +88,14 @@ func create(ctx context.Context, path string) error {
 }
 
 // Close closes the database. It is safe to call twice.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+		s.ckpt = nil
+	}
+	return errors.Join(append(errs, s.db.Close())...)
+}
 
 func key(id string) (int64, string, error) {
 	norm, err := cve.NormalizeID(id)
