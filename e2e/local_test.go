@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -154,6 +156,7 @@ func TestCatalogImportsThroughBroker(t *testing.T) {
 	if len(list.CWEs) != 5 || list.Total < 964 {
 		t.Fatalf("list %d of %d", len(list.CWEs), list.Total)
 	}
+	checkCatalogFilter(t, p)
 	var rels struct {
 		Relationships []struct {
 			Nature    string `json:"nature"`
@@ -276,8 +279,122 @@ func TestChainFromCVEToAttack(t *testing.T) {
 	if len(back.CAPECs) == 0 || len(back.CWEs) == 0 || !found {
 		t.Fatalf("chain back from %s: %+v", rel.Techniques[0].ID, back)
 	}
+	checkAttackFilter(t, p)
 	_, env := p.Post(`{"method":"RPCGetRelated","target":"local","params":{"urn":"v2e::nvd::bogus::x"}}`)
 	if env.Retcode != 500 || !strings.Contains(env.Message, "urn") {
 		t.Fatalf("bad urn: %+v", env)
+	}
+}
+
+type filterEntry struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// filtered calls a list method with q through the broker and returns the
+// page's entries (under key) and the total.
+func filtered(t *testing.T, p *Platform, method, key string, params map[string]any) ([]filterEntry, int) {
+	t.Helper()
+	var page map[string]json.RawMessage
+	p.MustCall("local", method, params, &page)
+	var items []filterEntry
+	var total int
+	if err := errors.Join(json.Unmarshal(page[key], &items), json.Unmarshal(page["total"], &total)); err != nil {
+		t.Fatalf("%s %v: %v", method, params, err)
+	}
+	return items, total
+}
+
+func filterIDs(items []filterEntry) []string {
+	ids := []string{}
+	for _, it := range items {
+		ids = append(ids, it.ID)
+	}
+	return ids
+}
+
+// checkCatalogFilter checks the q filter of the CWE and CAPEC lists through
+// the broker and HTTP: what it keeps, its total, paging over the matches,
+// ids in either form, and bad q refused with an error naming it.
+func checkCatalogFilter(t *testing.T, p *Platform) {
+	t.Helper()
+	all, total := filtered(t, p, "RPCListCWEs", "cwes", map[string]any{"q": "injection", "limit": 1000})
+	if total == 0 || total >= 964 || total != len(all) || !slices.Contains(filterIDs(all), "CWE-89") {
+		t.Fatalf("RPCListCWEs q injection: %d of %d %v", len(all), total, filterIDs(all))
+	}
+	for _, it := range all {
+		if !strings.Contains(strings.ToLower(it.Name+" "+it.Description), "injection") {
+			t.Errorf("%s matches q injection without the word: %s", it.ID, it.Name)
+		}
+	}
+	var paged []filterEntry
+	for off := 0; off < total; off += 4 {
+		items, n := filtered(t, p, "RPCListCWEs", "cwes", map[string]any{"q": "INJECTION", "offset": off, "limit": 4})
+		if n != total {
+			t.Fatalf("offset %d: total %d, want %d", off, n, total)
+		}
+		paged = append(paged, items...)
+	}
+	if !slices.Equal(filterIDs(paged), filterIDs(all)) {
+		t.Errorf("pages of 4 %v differ from the whole answer %v", filterIDs(paged), filterIDs(all))
+	}
+	for _, tc := range []struct{ method, key, q, want string }{
+		{"RPCListCWEs", "cwes", "CWE-79", "CWE-79"}, {"RPCListCWEs", "cwes", "79", "CWE-79"},
+		{"RPCListCWEs", "cwes", "sql command", "CWE-89"}, {"RPCListCWEViews", "views", "simplified mapping", "CWE-1003"},
+		{"RPCListCAPECs", "capecs", "CAPEC-66", "CAPEC-66"}, {"RPCListCAPECs", "capecs", "sql injection", "CAPEC-66"},
+	} {
+		if items, n := filtered(t, p, tc.method, tc.key, map[string]any{"q": tc.q}); n == 0 || !slices.Contains(filterIDs(items), tc.want) {
+			t.Errorf("%s q %q: %d, %v lacks %s", tc.method, tc.q, n, filterIDs(items), tc.want)
+		}
+	}
+	for _, bad := range []struct{ params, want string }{
+		{`{"q": 79}`, `"q"`}, {`{"q": ["sql"]}`, `"q"`}, {`{"q": "` + strings.Repeat("x", 201) + `"}`, "q is 201 characters"},
+		{`{"q": "a\u0000b"}`, "q has a control character"},
+	} {
+		for _, m := range []string{"RPCListCWEs", "RPCListCAPECs", "RPCListCWEViews"} {
+			status, env := p.Post(`{"method":"` + m + `","target":"local","params":` + bad.params + `}`)
+			if status != 200 || env.Retcode != 500 || !strings.Contains(env.Message, bad.want) {
+				t.Errorf("%s %s: HTTP %d %+v, want an error naming %s", m, bad.params, status, env, bad.want)
+			}
+		}
+	}
+	if _, n := filtered(t, p, "RPCListCWEs", "cwes", map[string]any{"q": "injection"}); n != total {
+		t.Errorf("after bad calls q injection counts %d, before %d", n, total)
+	}
+}
+
+// checkAttackFilter checks the q filter of the ATT&CK lists.
+func checkAttackFilter(t *testing.T, p *Platform) {
+	t.Helper()
+	for _, tc := range []struct {
+		method, key string
+		params      map[string]any
+		want        []string
+	}{
+		{"RPCListAttackTechniques", "techniques", map[string]any{"q": "T1059", "domain": "enterprise", "limit": 1000}, []string{"T1059", "T1059.001"}},
+		{"RPCListAttackTechniques", "techniques", map[string]any{"q": "phishing", "limit": 1000}, []string{"T1566", "T1566.001"}},
+		{"RPCListAttackTechniques", "techniques", map[string]any{"q": "t1059", "tactic": "TA0002", "domain": "enterprise"}, []string{"T1059.004"}},
+		{"RPCListAttackGroups", "groups", map[string]any{"q": "fancy bear"}, []string{"G0007"}},
+		{"RPCListAttackSoftware", "software", map[string]any{"q": "mimikatz"}, []string{"S0002"}},
+		{"RPCListAttackMitigations", "mitigations", map[string]any{"q": "M1049"}, []string{"M1049"}},
+		{"RPCListAttackTactics", "tactics", map[string]any{"q": "execution", "domain": "ics"}, []string{"TA0104"}},
+		{"RPCListAttackCampaigns", "campaigns", map[string]any{"q": "C0001"}, []string{"C0001"}},
+	} {
+		items, n := filtered(t, p, tc.method, tc.key, tc.params)
+		ids := filterIDs(items)
+		for _, w := range tc.want {
+			if !slices.Contains(ids, w) {
+				t.Errorf("%s %v: %d %v lacks %s", tc.method, tc.params, n, ids, w)
+			}
+		}
+	}
+	_, all := filtered(t, p, "RPCListAttackTechniques", "techniques", map[string]any{"limit": 1})
+	if _, n := filtered(t, p, "RPCListAttackTechniques", "techniques", map[string]any{"q": "credential"}); n == 0 || n >= all {
+		t.Errorf("q credential keeps %d of %d techniques", n, all)
+	}
+	status, env := p.Post(`{"method":"RPCListAttackGroups","target":"local","params":{"q":{"x":1}}}`)
+	if status != 200 || env.Retcode != 500 || !strings.Contains(env.Message, `"q"`) {
+		t.Errorf("q as an object: HTTP %d %+v", status, env)
 	}
 }
