@@ -14,15 +14,25 @@ import (
 // encoding/json; anything out of the ordinary (a key spelt in another case,
 // a null, a string with escapes, a malformed body) is left to
 // encoding/json, so that the result never differs. The records are copied
-// out of body (which the caller may reuse), into one allocation; a record
-// holding line breaks is compacted.
+// out of body (which the caller may reuse), into one allocation, and
+// compacted (white space outside strings removed) where they hold any, as
+// ParseRecord does for feeds; the page compares equal to encoding/json's
+// once both are compacted.
 func DecodePage(body []byte) (Page, error) {
 	if p, err := scanPage(body); err == nil {
 		return p, nil
 	}
 	var p Page
-	err := json.Unmarshal(body, &p)
-	return p, err
+	if err := json.Unmarshal(body, &p); err != nil {
+		return p, err
+	}
+	for i, v := range p.Vulnerabilities {
+		var c bytes.Buffer
+		if json.Compact(&c, v.CVE) == nil && c.Len() < len(v.CVE) {
+			p.Vulnerabilities[i].CVE = c.Bytes()
+		}
+	}
+	return p, nil
 }
 
 // errUnusual sends DecodePage to encoding/json.
@@ -33,6 +43,7 @@ var pageKeys = []string{"resultsPerPage", "startIndex", "totalResults", "format"
 func scanPage(body []byte) (Page, error) {
 	var p Page
 	size := 0
+	var spaced []bool // spaced[i]: record i holds white space
 	err := ScanObject(body, func(key, value []byte) error {
 		if string(value) == "null" {
 			return errUnusual
@@ -55,11 +66,12 @@ func scanPage(body []byte) (Page, error) {
 			if p.Vulnerabilities != nil {
 				return errUnusual // encoding/json reuses the elements of the first
 			}
-			p.Vulnerabilities = make([]Vulnerability, 0, 2000)
+			p.Vulnerabilities, spaced = make([]Vulnerability, 0, 2000), make([]bool, 0, 2000)
 			err = ScanArray(value, func(v []byte) error {
-				raw, err := scanVulnerability(v)
+				raw, sp, err := scanVulnerability(v)
 				size += len(raw)
 				p.Vulnerabilities = append(p.Vulnerabilities, Vulnerability{CVE: raw})
+				spaced = append(spaced, sp)
 				return err
 			})
 		default:
@@ -75,38 +87,38 @@ func scanPage(body []byte) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	own(p.Vulnerabilities, size)
+	own(p.Vulnerabilities, spaced, size)
 	return p, nil
 }
 
-// scanVulnerability returns the cve object of one item.
-func scanVulnerability(v []byte) (json.RawMessage, error) {
+// scanVulnerability returns the cve object of one item and whether it
+// holds white space outside its strings.
+func scanVulnerability(v []byte) (raw json.RawMessage, spaced bool, err error) {
 	if len(v) == 0 || v[0] != '{' {
-		return nil, errUnusual
+		return nil, false, errUnusual
 	}
-	var raw json.RawMessage
-	err := ScanObject(v, func(key, value []byte) error {
+	err = scanObject(v, func(key, value []byte, sp bool) error {
 		switch {
 		case string(key) == "cve":
 			if string(value) == "null" {
 				return errUnusual
 			}
-			raw = value
+			raw, spaced = value, sp
 		case foldsTo(key, "cve"):
 			return errUnusual
 		}
 		return nil
 	})
-	return raw, err
+	return raw, spaced, err
 }
 
 // own copies the records into one new buffer, compacting those that hold
-// line breaks (a source that indents), and points the page at the copies.
-func own(vs []Vulnerability, size int) {
+// white space, and points the page at the copies.
+func own(vs []Vulnerability, spaced []bool, size int) {
 	buf := make([]byte, 0, size)
 	for i, v := range vs {
 		start := len(buf)
-		if bytes.IndexByte(v.CVE, '\n') >= 0 {
+		if spaced[i] {
 			var c bytes.Buffer
 			_ = json.Compact(&c, v.CVE) // cannot fail: ScanObject checked it
 			buf = append(buf, c.Bytes()...)

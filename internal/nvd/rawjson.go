@@ -29,6 +29,12 @@ const maxDepth = 10000
 // nothing, where encoding/json reads a RawMessage three times (validity,
 // scan, compaction) and copies it.
 func ScanObject(data []byte, fn func(key, value []byte) error) error {
+	return scanObject(data, func(key, value []byte, _ bool) error { return fn(key, value) })
+}
+
+// scanObject is ScanObject also telling whether each value holds white
+// space outside its strings (so that compacting it would change it).
+func scanObject(data []byte, fn func(key, value []byte, spaced bool) error) error {
 	s := scanner{data: data}
 	s.ws()
 	if !s.next('{') {
@@ -47,11 +53,11 @@ func ScanObject(data []byte, fn func(key, value []byte) error) error {
 				return s.errorf("expected ':' after object key")
 			}
 			s.ws()
-			start := s.i
+			start, spaces := s.i, s.spaces
 			if err := s.value(1); err != nil {
 				return err
 			}
-			if err := fn(key, data[start:s.i]); err != nil {
+			if err := fn(key, data[start:s.i], s.spaces != spaces); err != nil {
 				return err
 			}
 			s.ws()
@@ -103,8 +109,9 @@ func ScanArray(data []byte, fn func(elem []byte) error) error {
 
 // scanner walks data from i.
 type scanner struct {
-	data []byte
-	i    int
+	data   []byte
+	i      int
+	spaces int // white space bytes skipped so far
 }
 
 func (s *scanner) errorf(format string, args ...any) error {
@@ -116,6 +123,7 @@ func (s *scanner) ws() {
 		switch s.data[s.i] {
 		case ' ', '\t', '\r', '\n':
 			s.i++
+			s.spaces++
 		default:
 			return
 		}
