@@ -235,7 +235,7 @@ func (w *writer) flushFTS() error {
 	rows := slices.DeleteFunc(w.fts, func(r []any) bool { return r == nil })
 	w.fts = nil
 	clear(w.pending)
-	return w.insertRows("INSERT INTO cve_fts", []string{"rowid", "text"}, rows)
+	return w.insertAll("INSERT INTO cve_fts", []string{"rowid", "text"}, rows)
 }
 
 func (w *writer) close() {
@@ -461,11 +461,34 @@ func (w *writer) insert(ps []*prepared) error {
 	return nil
 }
 
+// insertRows inserts rows in statements of rowGroups rows (the largest that
+// fits what is left), so that a transaction prepares a few statements and
+// reuses them instead of preparing one of a new size for every chunk.
 func (w *writer) insertRows(insert string, cols []string, rows [][]any) error {
+	return w.insertGroups(insert, cols, rows, rowGroups)
+}
+
+// rowGroups are the statement sizes of insertRows, largest first.
+var rowGroups = []int{64, 16, 4, 1}
+
+// insertAll inserts rows with as few statements as the parameter limit
+// allows, for cve_fts: FTS5 writes its pending terms as a new segment at
+// every statement, so its rows must go in at once.
+func (w *writer) insertAll(insert string, cols []string, rows [][]any) error {
+	return w.insertGroups(insert, cols, rows, nil)
+}
+
+func (w *writer) insertGroups(insert string, cols []string, rows [][]any, groups []int) error {
 	per := maxParams / len(cols)
 	row := "(" + placeholders(len(cols)) + ")"
 	for len(rows) > 0 {
 		n := min(len(rows), per)
+		for _, g := range groups {
+			if g <= n {
+				n = g
+				break
+			}
+		}
 		args := make([]any, 0, n*len(cols))
 		for _, r := range rows[:n] {
 			args = append(args, r...)
