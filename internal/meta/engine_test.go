@@ -544,3 +544,60 @@ func TestRegisterServesTheContract(t *testing.T) {
 		t.Error("RPCOnQuotaUpdate not handled")
 	}
 }
+
+// TestStoresAheadCheckpointsInOrder holds local's save of one page: later
+// pages are stored meanwhile (at most SavesInFlight saves at once), but the
+// cursor and the checkpoints stay before the held page until it is stored.
+func TestStoresAheadCheckpointsInOrder(t *testing.T) {
+	r := newRouter(t, 10)
+	index := map[string]int{} // feed position of each id
+	for i := range r.feed.Len() {
+		index[r.feed.ID(i)] = i
+	}
+	const held = 400 // the third 200-record page
+	hold := make(chan struct{})
+	var inFlight, most, after atomic.Int64
+	save := r.h["local.RPCSaveCVEs"]
+	r.handle("local.RPCSaveCVEs", func(ctx context.Context, p json.RawMessage) (any, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		var b struct{ CVEs []json.RawMessage }
+		if err := json.Unmarshal(p, &b); err != nil || len(b.CVEs) == 0 {
+			t.Errorf("save batch: %d records, %v", len(b.CVEs), err)
+			return save(ctx, p)
+		}
+		switch i := index[cveID(b.CVEs[0])]; {
+		case i == held:
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case i > held:
+			defer after.Add(1)
+		}
+		return save(ctx, p)
+	})
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	startSession(t, e, "ahead", 0, 200)
+	eventually(t, "a page after the held one stored", func() bool { return after.Load() > 0 })
+	rec := e.providers[ProviderCVE].record()
+	var cur cveCursor
+	if err := json.Unmarshal(rec.Cursor, &cur); err != nil {
+		t.Fatal(err)
+	}
+	if cur.Next > 400 || rec.ProcessedCount > 400 {
+		t.Errorf("while page 400 is not stored: cursor next %d, processed %d; want both <= 400", cur.Next, rec.ProcessedCount)
+	}
+	if id := rec.LastCheckpoint.ID(); id == "" || index[id] >= held {
+		t.Errorf("last checkpoint %q (feed position %d) not before the unstored page at %d", id, index[id], held)
+	}
+	close(hold)
+	eventually(t, "session completed", func() bool { return sessionState(e) == "completed" })
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d saves in flight at once, want at most SavesInFlight (2)", m)
+	}
+	checkEqualFeed(t, r)
+}
