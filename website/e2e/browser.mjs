@@ -79,6 +79,26 @@ async function numberIn(locator) {
   return Number(m[0].replace(/,/g, ""));
 }
 
+/** search types q into the list's search box and waits until the list shows the backend's answer to params + q. */
+async function search(page, method, params, q) {
+  const want = await call("local", method, { ...params, q, limit: 1 });
+  assert(want.retcode === 0, `${method} q=${q}: ${want.message}`);
+  await page.getByRole("searchbox").fill(q);
+  const label = `${want.payload.total.toLocaleString("en-US")} match${want.payload.total === 1 ? "" : "es"} for “${q}”`;
+  await page
+    .waitForFunction((l) => document.querySelector('[data-testid="match-count"]')?.textContent === l, label, { timeout: TIMEOUT })
+    .catch(async () => {
+      const shown = await page.getByTestId("match-count").allInnerTexts();
+      throw new Error(`searching ${JSON.stringify(q)} does not show “${label}” (shows ${JSON.stringify(shown)})`);
+    });
+  return want.payload.total;
+}
+
+/** rowIDs returns the first cell of each row with that test id. */
+async function rowIDs(page, testid) {
+  return (await page.getByTestId(testid).locator("td:first-child").allInnerTexts()).map((t) => t.trim());
+}
+
 const checks = {
   async system(page) {
     const procs = (await need("broker", "RPCListProcesses")).payload.processes;
@@ -191,8 +211,22 @@ const checks = {
     await page.getByTestId("cwe-row").first().waitFor({ timeout: TIMEOUT });
     assert((await page.getByTestId("cwe-row").count()) === 50, "the first page has not 50 rows");
     await shot(page, "cwe");
-    await page.getByRole("searchbox").fill("SQL Command");
-    await page.getByTestId("match-count").waitFor({ timeout: 40_000 });
+    // The search box asks the backend (q): its count, its rows, paged.
+    const inj = await search(page, "RPCListCWEs", {}, "injection");
+    assert(inj > 0 && inj < list.payload.total, `"injection" should match some but not all weaknesses: ${inj}`);
+    const injIDs = (await call("local", "RPCListCWEs", { q: "injection", limit: 50 })).payload.cwes.map((c) => c.id);
+    assert(JSON.stringify(await rowIDs(page, "cwe-row")) === JSON.stringify(injIDs), "the rows are not the backend's matches for injection");
+    const input = await search(page, "RPCListCWEs", {}, "input");
+    assert(input > 50, `"input" matches only ${input} weaknesses`);
+    const p1 = await rowIDs(page, "cwe-row");
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByText(`51–${Math.min(100, input)} of ${input}`).waitFor({ timeout: TIMEOUT });
+    await page.waitForFunction((r) => document.querySelector('[data-testid="cwe-row"] td')?.textContent !== r, p1[0], { timeout: TIMEOUT });
+    const p2 = await rowIDs(page, "cwe-row");
+    assert(!p2.some((r) => p1.includes(r)), "page 2 of the matches repeats rows of page 1");
+    await search(page, "RPCListCWEs", {}, "CWE-79");
+    assert((await page.getByTestId("cwe-row").filter({ hasText: "CWE-79" }).count()) >= 1, "searching 'CWE-79' does not list CWE-79");
+    await search(page, "RPCListCWEs", {}, "SQL Command");
     assert((await page.getByTestId("cwe-row").filter({ hasText: "CWE-89" }).count()) === 1, "searching 'SQL Command' does not find CWE-89");
     await page.getByRole("link", { name: "CWE-89", exact: true }).click();
     await page.getByTestId("cwe-id").waitFor({ timeout: TIMEOUT });
@@ -207,7 +241,9 @@ const checks = {
     await page.goto(`${BASE}/cwe/`);
     await page.getByRole("tab", { name: "Views" }).click();
     await page.getByTestId("view-row").first().waitFor({ timeout: TIMEOUT });
-    assert((await page.getByTestId("view-row").count()) === Math.min(200, views.payload.total), "not every view is listed");
+    assert((await page.getByTestId("view-row").count()) === Math.min(50, views.payload.total), "the first page of views is not listed");
+    const mapping = await search(page, "RPCListCWEViews", {}, "mapping");
+    assert(mapping > 0 && (await page.getByTestId("view-row").count()) === Math.min(50, mapping), `the views matching "mapping" are not listed`);
     await page.getByTestId("view-row").first().getByRole("link").click();
     await page.getByRole("heading", { name: "Objective" }).waitFor({ timeout: TIMEOUT });
     await noErrorState(page);
@@ -221,6 +257,11 @@ const checks = {
     await page.goto(`${BASE}/capec/`);
     await page.getByTestId("capec-row").first().waitFor({ timeout: TIMEOUT });
     await shot(page, "capec");
+    const inj = await search(page, "RPCListCAPECs", {}, "SQL injection");
+    assert(inj > 0 && (await page.getByTestId("capec-row").count()) === Math.min(50, inj), `the rows do not match the ${inj} matches of "SQL injection"`);
+    assert((await page.getByTestId("capec-row").filter({ hasText: "CAPEC-66" }).count()) === 1, "searching 'SQL injection' does not find CAPEC-66");
+    await search(page, "RPCListCAPECs", {}, "CAPEC-66");
+    assert((await rowIDs(page, "capec-row")).includes("CAPEC-66"), "searching 'CAPEC-66' does not list CAPEC-66");
     await page.goto(`${BASE}/capec/?id=CAPEC-13`);
     await page.getByTestId("capec-id").waitFor({ timeout: TIMEOUT });
     assert((await page.getByTestId("capec-attack-link").filter({ hasText: "T1562.003" }).count()) === 1, "CAPEC-13 does not link T1562.003");
@@ -237,6 +278,22 @@ const checks = {
     assert((await page.getByTestId("technique-cell").count()) > 150, "the enterprise matrix has few techniques");
     await noErrorState(page);
     await shot(page, "attack");
+    // Techniques, groups: the search asks the backend, in the domain shown.
+    await page.getByRole("tab", { name: "Techniques" }).click();
+    await page.getByTestId("technique-row").first().waitFor({ timeout: TIMEOUT });
+    const ent = { domain: "enterprise" };
+    const t1059 = await search(page, "RPCListAttackTechniques", ent, "T1059");
+    const ids = await rowIDs(page, "technique-row");
+    assert(t1059 > 1 && ids.includes("T1059") && ids.includes("T1059.001"), `searching T1059 lists ${ids.join(" ")}`);
+    const phishing = await search(page, "RPCListAttackTechniques", ent, "phishing");
+    assert(phishing > 0 && (await rowIDs(page, "technique-row")).includes("T1566"), "searching 'phishing' does not list T1566");
+    await shot(page, "attack-search");
+    await page.getByRole("tab", { name: "Groups" }).click();
+    await page.getByTestId("group-row").first().waitFor({ timeout: TIMEOUT });
+    await search(page, "RPCListAttackGroups", ent, "Fancy Bear");
+    assert((await rowIDs(page, "group-row")).includes("G0007"), "searching 'Fancy Bear' does not list G0007");
+    await noErrorState(page);
+    await page.getByRole("tab", { name: "Matrix" }).click();
     await page.getByRole("button", { name: "ICS" }).click();
     await page.waitForURL(/domain=ics/);
     await page.getByTestId("technique-cell").first().waitFor({ timeout: 40_000 });

@@ -1,13 +1,14 @@
 "use client";
-// A catalogue list with paging, and a search that loads the whole catalogue
-// (lists cap at 1000 per call, so it pages through) and filters it by id and
-// name in the browser.
+// A catalogue list with paging and a search box. The backend filters
+// (q of RPCListCWEs, RPCListCAPECs, RPCListAttack*…): the box sends what was
+// typed once typing pauses, and the pager walks the matches with the
+// backend's total.
 
-import { useQuery } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { Button, Empty, ErrorState, Pager, Skeleton, inputClass } from "@/components/ui";
-import { useRPC } from "@/lib/hooks";
+import { useDebounced, useRPC } from "@/lib/hooks";
 import { rpc, type Target } from "@/lib/rpc";
+import { MAX_QUERY, filterText, listParams, matchLabel } from "@/lib/search";
 
 export interface ListSpec<T> {
   target: Target;
@@ -16,12 +17,14 @@ export interface ListSpec<T> {
   key: string;
   params?: Record<string, unknown>;
   render: (items: T[]) => ReactNode;
-  text: (item: T) => string;
   pageSize?: number;
   placeholder?: string;
 }
 
 type Page<T> = Record<string, unknown> & { total?: number };
+
+/** How long typing must pause before the search is sent. */
+export const SEARCH_DELAY_MS = 300;
 
 /** fetchAll pages through a list method until total is reached (at most 20 calls). */
 export async function fetchAll<T>(target: Target, method: string, key: string, params: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T[]> {
@@ -37,19 +40,19 @@ export async function fetchAll<T>(target: Target, method: string, key: string, p
 
 export function CatalogList<T>({ spec }: { spec: ListSpec<T> }) {
   const size = spec.pageSize ?? 50;
-  const [offset, setOffset] = useState(0);
   const [text, setText] = useState("");
-  const searching = text.trim().length > 0;
-  const page = useRPC<Page<T>>(spec.target, spec.method, { ...spec.params, offset, limit: size }, { enabled: !searching, placeholderData: (p) => p });
-  const all = useQuery({
-    queryKey: [spec.target, spec.method, "all", spec.params ?? {}],
-    queryFn: ({ signal }) => fetchAll<T>(spec.target, spec.method, spec.key, spec.params, signal),
-    enabled: searching,
-    retry: false,
-    staleTime: 60_000,
-  });
-  const needle = text.trim().toLowerCase();
-  const found = searching && all.data ? all.data.filter((x) => spec.text(x).toLowerCase().includes(needle)) : [];
+  const q = useDebounced(filterText(text), SEARCH_DELAY_MS);
+  const [offset, setOffset] = useState(0);
+  // A new search or other params start again at the first page.
+  const scope = JSON.stringify([q, spec.params ?? {}]);
+  const [seen, setSeen] = useState(scope);
+  if (seen !== scope) {
+    setSeen(scope);
+    setOffset(0);
+  }
+  const page = useRPC<Page<T>>(spec.target, spec.method, listParams(spec.params, offset, size, q), { placeholderData: (p) => p });
+  const items = (page.data?.[spec.key] as T[] | null | undefined) ?? [];
+  const waiting = filterText(text) !== q || page.isPlaceholderData;
 
   return (
     <div>
@@ -58,42 +61,40 @@ export function CatalogList<T>({ spec }: { spec: ListSpec<T> }) {
           role="searchbox"
           aria-label={`Search ${spec.key}`}
           className={`${inputClass} flex-1`}
-          placeholder={spec.placeholder ?? "Filter by id or name"}
+          placeholder={spec.placeholder ?? "Filter by id, name or description"}
+          maxLength={MAX_QUERY}
           value={text}
           onChange={(e) => setText(e.target.value)}
         />
-        {searching && (
+        {text && (
           <Button variant="secondary" onClick={() => setText("")}>
             Clear
           </Button>
         )}
       </div>
-      {searching ? (
-        all.isPending ? (
-          <Skeleton rows={6} />
-        ) : all.isError ? (
-          <ErrorState error={all.error} />
-        ) : found.length === 0 ? (
-          <Empty>Nothing matches “{text}”.</Empty>
-        ) : (
-          <>
-            <p className="mb-2 text-sm text-slate-600" data-testid="match-count">
-              {found.length} match{found.length === 1 ? "" : "es"}
-            </p>
-            {spec.render(found.slice(0, 200))}
-          </>
-        )
-      ) : page.isPending ? (
+      {page.isPending ? (
         <Skeleton rows={8} />
       ) : page.isError ? (
         <ErrorState error={page.error} onRetry={() => void page.refetch()} />
-      ) : !((page.data[spec.key] as T[] | null) ?? []).length ? (
-        <Empty>The catalogue is empty. Imports run at startup; see the Jobs and ETL tabs.</Empty>
       ) : (
-        <>
-          {spec.render((page.data[spec.key] as T[]) ?? [])}
-          <Pager offset={offset} limit={size} total={page.data.total} onChange={setOffset} />
-        </>
+        <div aria-busy={waiting} className={waiting ? "opacity-60" : undefined}>
+          {q &&
+            (waiting ? (
+              <p className="mb-2 text-sm text-slate-500">Searching…</p>
+            ) : (
+              <p className="mb-2 text-sm text-slate-600" data-testid="match-count">
+                {matchLabel(page.data.total ?? items.length, q)}
+              </p>
+            ))}
+          {items.length === 0 ? (
+            q ? <Empty>Nothing matches “{q}”.</Empty> : <Empty>The catalogue is empty. Imports run at startup; see the Jobs and ETL tabs.</Empty>
+          ) : (
+            <>
+              {spec.render(items)}
+              <Pager offset={offset} limit={size} total={page.data.total} onChange={setOffset} />
+            </>
+          )}
+        </div>
       )}
     </div>
   );

@@ -2,7 +2,9 @@
 // TanStack Query wrappers around rpc().
 
 import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
 import { RPCError, rpc, type Target } from "./rpc";
+import { debouncer } from "./search";
 
 type Opts<T> = Omit<UseQueryOptions<T, Error>, "queryKey" | "queryFn">;
 
@@ -26,4 +28,15 @@ export function useRPCAction<T>(target: Target, method: string, invalidate: stri
       for (const m of invalidate) void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === m });
     },
   });
+}
+
+/** useDebounced returns value once it has stayed the same for delay ms (the first value at once). */
+export function useDebounced<T>(value: T, delay: number): T {
+  const [settled, setSettled] = useState(value);
+  const d = useMemo(() => debouncer<T>(setSettled, delay), [delay]);
+  useEffect(() => {
+    d.push(value);
+  }, [d, value]);
+  useEffect(() => () => d.cancel(), [d]);
+  return settled;
 }

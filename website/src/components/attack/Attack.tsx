@@ -67,27 +67,36 @@ function Matrix({ domain }: { domain: string }) {
   );
 }
 
+const PLACEHOLDER: Record<string, string> = {
+  technique: "Search techniques, e.g. T1059 or phishing",
+  mitigation: "Search mitigations, e.g. M1049 or antivirus",
+  software: "Search software, e.g. Mimikatz or S0002",
+  group: "Search groups, e.g. APT28 or Fancy Bear",
+  campaign: "Search campaigns, e.g. C0001 or Ukraine",
+};
+
 function ObjectList({ method, key_, kind, domain }: { method: string; key_: string; kind: string; domain: string }) {
   return (
-    <CatalogList<AttackObject>
+    <CatalogList<AttackObject & { isSubtechnique?: boolean }>
       spec={{
         target: "local",
         method,
         key: key_,
         params: { domain },
-        text: (o) => `${o.id} ${o.name} ${(o.aliases ?? []).join(" ")}`,
+        placeholder: PLACEHOLDER[kind],
         render: (items) => (
           <Table head={["ID", "Name", "Description"]} caption={`${kind} list`}>
             {items.map((o) => (
               <tr key={`${o.domain}-${o.id}`} data-testid={`${kind}-row`}>
                 <td className="whitespace-nowrap px-2 py-2 font-mono">
-                  <Link className="text-blue-700 hover:underline" href={`/attack?${kind}=${o.id}`}>
+                  <Link className="text-blue-700 hover:underline" href={refHref({ id: o.id, kind })}>
                     {o.id}
                   </Link>
                 </td>
                 <td className="px-2 py-2">
                   {o.name}
                   {o.type && <Badge className="ml-1 bg-slate-100">{o.type}</Badge>}
+                  {o.isSubtechnique && <Badge className="ml-1 bg-slate-100">sub-technique</Badge>}
                   {!!o.aliases?.length && <div className="text-xs text-slate-500">{truncate(o.aliases.join(", "), 80)}</div>}
                 </td>
                 <td className="px-2 py-2 text-xs text-slate-600">{truncate(o.description, 200)}</td>
@@ -128,9 +137,11 @@ export function AttackBrowse() {
         label="ATT&CK sections"
         tabs={[
           { value: "matrix", label: "Matrix", content: <Card><Matrix domain={domain} /></Card> },
+          { value: "techniques", label: "Techniques", content: <Card><ObjectList method="RPCListAttackTechniques" key_="techniques" kind="technique" domain={domain} /></Card> },
           { value: "mitigations", label: "Mitigations", content: <Card><ObjectList method="RPCListAttackMitigations" key_="mitigations" kind="mitigation" domain={domain} /></Card> },
           { value: "software", label: "Software", content: <Card><ObjectList method="RPCListAttackSoftware" key_="software" kind="software" domain={domain} /></Card> },
           { value: "groups", label: "Groups", content: <Card><ObjectList method="RPCListAttackGroups" key_="groups" kind="group" domain={domain} /></Card> },
+          { value: "campaigns", label: "Campaigns", content: <Card><ObjectList method="RPCListAttackCampaigns" key_="campaigns" kind="campaign" domain={domain} /></Card> },
         ]}
       />
     </>

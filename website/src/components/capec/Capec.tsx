@@ -58,8 +58,7 @@ export function CapecBrowse() {
             target: "local",
             method: "RPCListCAPECs",
             key: "capecs",
-            text: (c) => `${normalizeCAPEC(c.id)} ${c.name}`,
-            placeholder: "Filter attack patterns, e.g. injection or CAPEC-66",
+            placeholder: "Search attack patterns, e.g. injection or CAPEC-66",
             render: (items) => (
               <Table head={["CAPEC", "Name", "Abstraction", "Likelihood", "Severity"]} caption="CAPEC list">
                 {items.map((c) => (

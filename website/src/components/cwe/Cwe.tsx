@@ -69,8 +69,7 @@ export function CweBrowse() {
                     target: "local",
                     method: "RPCListCWEs",
                     key: "cwes",
-                    text: (c) => `${normalizeCWE(c.id)} ${c.name}`,
-                    placeholder: "Filter weaknesses, e.g. injection or CWE-79",
+                    placeholder: "Search weaknesses, e.g. injection or CWE-79",
                     render: (items) => (
                       <Table head={["CWE", "Name", "Abstraction", "Status"]} caption="CWE list">
                         {items.map((c) => (
@@ -102,28 +101,41 @@ export function CweBrowse() {
   );
 }
 
+interface ViewSummary {
+  id: string;
+  name: string;
+  type?: string;
+  status?: string;
+  objective?: string;
+}
+
 function Views() {
-  const q = useRPC<{ views: { id: string; name: string; type?: string; status?: string; objective?: string }[] | null; total: number }>("local", "RPCListCWEViews", { offset: 0, limit: 200 });
   return (
     <Card title="CWE views">
-      <Query q={q} empty={(d) => !d.views?.length}>
-        {(d) => (
-          <Table head={["View", "Name", "Type", "Objective"]} caption="CWE views">
-            {(d.views ?? []).map((v) => (
-              <tr key={v.id} data-testid="view-row">
-                <td className="whitespace-nowrap px-2 py-2 font-mono">
-                  <Link className="text-blue-700 hover:underline" href={`/cwe?view=${encodeURIComponent(v.id)}`}>
-                    {normalizeCWE(v.id)}
-                  </Link>
-                </td>
-                <td className="px-2 py-2">{v.name}</td>
-                <td className="px-2 py-2 text-xs">{v.type}</td>
-                <td className="px-2 py-2 text-xs text-slate-600">{truncate(v.objective, 200)}</td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </Query>
+      <CatalogList<ViewSummary>
+        spec={{
+          target: "local",
+          method: "RPCListCWEViews",
+          key: "views",
+          placeholder: "Search views, e.g. mapping or CWE-1003",
+          render: (views) => (
+            <Table head={["View", "Name", "Type", "Objective"]} caption="CWE views">
+              {views.map((v) => (
+                <tr key={v.id} data-testid="view-row">
+                  <td className="whitespace-nowrap px-2 py-2 font-mono">
+                    <Link className="text-blue-700 hover:underline" href={`/cwe?view=${encodeURIComponent(v.id)}`}>
+                      {normalizeCWE(v.id)}
+                    </Link>
+                  </td>
+                  <td className="px-2 py-2">{v.name}</td>
+                  <td className="px-2 py-2 text-xs">{v.type}</td>
+                  <td className="px-2 py-2 text-xs text-slate-600">{truncate(v.objective, 200)}</td>
+                </tr>
+              ))}
+            </Table>
+          ),
+        }}
+      />
     </Card>
   );
 }
