@@ -240,12 +240,17 @@ func parseFetch(raw []byte) (cvePage, error) {
 		case "vulnerabilities":
 			pg.items = pg.items[:0]
 			return nvd.ScanArray(value, func(v []byte) error {
-				return nvd.ScanObject(v, func(key, value []byte) error {
-					if string(key) == "cve" && string(value) != "null" {
-						pg.items = append(pg.items, value)
+				var cve []byte // the last "cve" wins, as in encoding/json
+				err := nvd.ScanObject(v, func(key, value []byte) error {
+					if string(key) == "cve" {
+						cve = value
 					}
 					return nil
 				})
+				if err == nil && len(cve) > 0 && string(cve) != "null" {
+					pg.items = append(pg.items, cve)
+				}
+				return err
 			})
 		}
 		return nil

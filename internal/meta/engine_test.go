@@ -601,3 +601,57 @@ func TestStoresAheadCheckpointsInOrder(t *testing.T) {
 	}
 	checkEqualFeed(t, r)
 }
+
+// FuzzParseFetch checks parseFetch, which reads remote's RPCFetchCVEs
+// result without decoding it, against encoding/json: whenever encoding/json
+// reads the result (exact keys, integer total, no duplicates), parseFetch
+// finds the same total and the same cve objects; it never accepts what
+// encoding/json refuses.
+func FuzzParseFetch(f *testing.F) {
+	f.Add([]byte(`{"result_count":2,"start_index":0,"total_results":5,"vulnerabilities":[{"cve":{"id":"CVE-2026-0001"}},{"cve":{"id":"CVE-2026-0002","a":[1,2]}}]}`))
+	f.Add([]byte(`{"total_results":0,"vulnerabilities":[]}`))
+	f.Add([]byte(`{"total_results":null,"vulnerabilities":null}`))
+	f.Add([]byte(`{"vulnerabilities":[{"cve":null},{}],"total_results":1.5}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		pg, err := parseFetch(raw)
+		var want struct {
+			Vulnerabilities []struct {
+				CVE json.RawMessage `json:"cve"`
+			} `json:"vulnerabilities"`
+			TotalResults int `json:"total_results"`
+		}
+		werr := json.Unmarshal(raw, &want)
+		if werr != nil {
+			if err == nil && !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+				t.Fatalf("parseFetch(%q) accepted what encoding/json refuses: %v", raw, werr)
+			}
+			return
+		}
+		lower := bytes.ToLower(raw)
+		for _, k := range []string{`"vulnerabilities"`, `"total_results"`, `"cve"`} {
+			n := bytes.Count(lower, []byte(k))
+			if n != bytes.Count(raw, []byte(k)) || n > 1 && k != `"cve"` || bytes.ContainsRune(raw, '\\') {
+				return // duplicate, escaped or differently spelt keys: not what remote sends
+			}
+		}
+		if err != nil {
+			t.Fatalf("parseFetch(%q): %v; encoding/json reads it", raw, err)
+		}
+		var items []string
+		for _, v := range want.Vulnerabilities {
+			if len(v.CVE) > 0 && string(v.CVE) != "null" {
+				items = append(items, string(v.CVE))
+			}
+		}
+		if pg.total != want.TotalResults || len(pg.items) != len(items) {
+			t.Fatalf("parseFetch(%q) = total %d, %d records; encoding/json %d, %d", raw, pg.total, len(pg.items), want.TotalResults, len(items))
+		}
+		for i := range items {
+			var c bytes.Buffer
+			_ = json.Compact(&c, []byte(items[i]))
+			if string(pg.items[i]) != items[i] && string(pg.items[i]) != c.String() {
+				t.Fatalf("parseFetch(%q) record %d = %s, encoding/json %s", raw, i, pg.items[i], items[i])
+			}
+		}
+	})
+}
