@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,7 +38,6 @@ const (
 )
 
 func main() {
-	floorGC(heapFloor(os.Getenv))
 	service.Main(id, setup)
 }
 

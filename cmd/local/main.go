@@ -19,7 +19,6 @@ import (
 )
 
 func main() {
-	floorGC(heapFloor(os.Getenv))
 	service.Main("local", setup)
 }
 

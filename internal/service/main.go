@@ -50,6 +50,7 @@ func run(id string, setup SetupFunc) int {
 	}
 	logger := NewLogger(cfg.Logging.Level, os.Stderr)
 	slog.SetDefault(logger)
+	FloorGC(HeapFloor(os.Getenv))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 

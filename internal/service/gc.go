@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"runtime"
@@ -7,30 +7,30 @@ import (
 	"strconv"
 )
 
-// GC tuning, the same as cmd/access/gc.go (one copy per service main until
-// service.Main offers it). With GOGC's default of 100 the heap goal is twice
-// the live heap but at least 4 MiB; local keeps 1–2 MiB live while serving
-// reads and allocates ≈ 10 kB per RPCGetCVEByID, so at 2,000 requests/s it
-// collected about ten times a second, and each cycle's pauses and mark
-// assists landed on requests in flight. floorGC keeps the goal at heapFloor
-// or above instead, by setting GOGC after every cycle from the live heap;
-// once the live heap reaches half the floor GOGC is back at 100, so a large
-// heap (an import) is collected as before and memory does not grow because
-// of it.
+// GC tuning, for every service (service.Main applies it). With GOGC's
+// default of 100 the heap goal is twice the live heap but at least 4 MiB;
+// access keeps 1–3 MiB live and allocates ≈ 8 kB per routed request, local
+// ≈ 10 kB per RPCGetCVEByID, so at 2,000 requests/s each collected about ten
+// times a second, and each cycle's pauses and mark assists landed on
+// requests in flight. FloorGC keeps the goal at HeapFloor or above instead,
+// by setting GOGC after every cycle from the live heap; once the live heap
+// reaches half the floor GOGC is back at 100, so a large heap (1,000
+// connections, an import) is collected as before and memory does not grow
+// because of it.
 const (
-	heapFloorEnv     = "V2E_GC_HEAP_FLOOR_MB" // 0 turns the floor off
+	HeapFloorEnv     = "V2E_GC_HEAP_FLOOR_MB" // 0 turns the floor off
 	defaultHeapFloor = 32 << 20
 	runtimeHeapMin   = 4 << 20 // the runtime's minimum heap goal at GOGC=100, scaled by GOGC/100
 )
 
-// heapFloor is the heap goal floor in bytes: V2E_GC_HEAP_FLOOR_MB when it is
+// HeapFloor is the heap goal floor in bytes: V2E_GC_HEAP_FLOOR_MB when it is
 // a number, else 32 MiB; 0 (no tuning) when the operator set GOGC, whose
 // value the runtime then applies unchanged.
-func heapFloor(getenv func(string) string) uint64 {
+func HeapFloor(getenv func(string) string) uint64 {
 	if getenv("GOGC") != "" {
 		return 0
 	}
-	if mb, err := strconv.ParseUint(getenv(heapFloorEnv), 10, 16); err == nil {
+	if mb, err := strconv.ParseUint(getenv(HeapFloorEnv), 10, 16); err == nil {
 		return mb << 20
 	}
 	return defaultHeapFloor
@@ -47,11 +47,11 @@ func gcPercent(live, floor uint64) int {
 	return int(min(hi, max(100, (floor-live)*100/live)))
 }
 
-// floorGC keeps the heap goal at floor or above from now on (nothing when
+// FloorGC keeps the heap goal at floor or above from now on (nothing when
 // floor is 0). After every GC cycle a cleanup reads the live heap and sets
 // GOGC again; it runs on the runtime's cleanup goroutine, costs a few
 // microseconds per cycle and needs no stopping.
-func floorGC(floor uint64) {
+func FloorGC(floor uint64) {
 	if floor == 0 {
 		return
 	}

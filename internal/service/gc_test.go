@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"runtime"
@@ -38,8 +38,8 @@ func TestHeapFloor(t *testing.T) {
 		{map[string]string{"V2E_GC_HEAP_FLOOR_MB": "lots"}, 32 << 20},
 		{map[string]string{"GOGC": "200", "V2E_GC_HEAP_FLOOR_MB": "64"}, 0},
 	} {
-		if got := heapFloor(func(k string) string { return c.env[k] }); got != c.want {
-			t.Errorf("heapFloor(%v) = %d, want %d", c.env, got, c.want)
+		if got := HeapFloor(func(k string) string { return c.env[k] }); got != c.want {
+			t.Errorf("HeapFloor(%v) = %d, want %d", c.env, got, c.want)
 		}
 	}
 }
@@ -49,7 +49,7 @@ func TestHeapFloor(t *testing.T) {
 // The chain stays armed in this test binary afterwards (no other test here
 // depends on GOGC).
 func TestFloorGC(t *testing.T) {
-	floorGC(32 << 20)
+	FloorGC(32 << 20)
 	for round := range 3 {
 		debug.SetGCPercent(100)
 		deadline := time.Now().Add(5 * time.Second)
