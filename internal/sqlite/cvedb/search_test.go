@@ -208,7 +208,11 @@ func TestSearchMatchesOracle(t *testing.T) {
 			// Two page sizes: the plan (filter indexes or sort index) depends on matches*matches vs limit*stored.
 			// With words and other filters, also both full-text plans (see collect).
 			defer func(v int) { ftsFirstMax = v }(ftsFirstMax)
-			for _, first := range []int{ftsFirstMax, 0} {
+			plans := []int{ftsFirstMax}
+			if q.Query != "" {
+				plans = append(plans, 0)
+			}
+			for _, first := range plans {
 				ftsFirstMax = first
 				for _, limit := range []int{97, 500} {
 					q.Limit = limit
