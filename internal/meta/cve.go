@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/v2e/v2e/internal/bolt"
@@ -98,16 +99,21 @@ type cvePage struct {
 	start int
 	total int
 	items []json.RawMessage
+	// stored receives the outcome of the page's store, which runs in its
+	// own goroutine (nil for the first page, stored before the pipeline).
+	stored chan error
 }
 
 // walk fetches and stores the pages of one query from cur.Next on: the first
 // page alone (it tells the total), the rest through a taskflow.Pipeline
-// bounded by the permits held. A pipeline "fetch" is fetch then store in
-// local, with at most SavesInFlight stores under way at once, so local
-// works on page N+1 (decoding it, preparing rows) while page N is being
-// written; the pipeline's commit, in page order, only advances the cursor
-// and queues checkpoints, so a checkpoint never passes a page that is not
-// stored, nor one before it. A page stored but not yet committed when the
+// whose fetches are bounded by the permits held. Each fetched page is
+// stored in local at once from its own goroutine, with at most
+// SavesInFlight stores under way, so that local works on page N+1
+// (decoding it, preparing rows) while page N is being written, and fetching
+// goes on meanwhile whatever the number of permits. The pipeline's commit,
+// in page order, waits for the page's store and only then advances the
+// cursor and queues checkpoints: a checkpoint never passes a page that is
+// not stored, nor one before it. A page stored but not committed when the
 // run stops is fetched and stored again on resume: local's save by id makes
 // that an "unchanged" record, never a second copy.
 func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[string]any) error {
@@ -133,33 +139,48 @@ func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[str
 		return nil
 	}
 	base := cur.Next
-	saves := make(chan struct{}, j.e.cfg.SavesInFlight)
+	sctx, cancel := context.WithCancel(ctx)
+	var stores sync.WaitGroup
+	defer func() { cancel(); stores.Wait() }() // stores of pages that will not be committed
+	slots := make(chan struct{}, j.e.cfg.SavesInFlight)
 	pl := taskflow.Pipeline[cvePage]{
 		Fetch: func(ctx context.Context, i int) (cvePage, error) {
 			pg, err := j.fetch(ctx, p, q, base+i*ps, ps)
 			if err != nil {
 				return pg, err
 			}
-			select {
-			case saves <- struct{}{}:
-			case <-ctx.Done():
-				return pg, ctx.Err()
-			}
-			defer func() { <-saves }()
-			// Not retried by the pipeline: a failed store ends the run
-			// (WAITING_BACKOFF when transient), as a failed commit did.
-			if err := j.store(ctx, p, pg); err != nil {
-				return pg, taskflow.Permanent(err)
-			}
+			pg.stored = make(chan error, 1)
+			stores.Go(func() { pg.stored <- j.storeSlot(sctx, p, pg, slots) })
 			return pg, nil
 		},
-		Commit:  func(_ context.Context, _ int, pg cvePage) error { return j.commit(p, cur, pg) },
+		Commit: func(ctx context.Context, _ int, pg cvePage) error {
+			select {
+			case err := <-pg.stored:
+				if err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return j.commit(p, cur, pg)
+		},
 		Limiter: p.lim,
 		Window:  4 * max(1, p.want),
 		Retry:   taskflow.Retry{Retries: 2, Backoff: taskflow.Exponential(200*time.Millisecond, 2*time.Second)},
 	}
 	_, err = pl.Run(ctx, 0, (remaining+ps-1)/ps)
 	return err
+}
+
+// storeSlot stores a page once one of the store slots is free.
+func (j cveJob) storeSlot(ctx context.Context, p *provider, pg cvePage, slots chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-slots }()
+	return j.store(ctx, p, pg)
 }
 
 func (j cveJob) fetchSlot(ctx context.Context, p *provider, q map[string]any, start, ps int) (cvePage, error) {

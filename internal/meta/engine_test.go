@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -546,9 +547,16 @@ func TestRegisterServesTheContract(t *testing.T) {
 }
 
 // TestStoresAheadCheckpointsInOrder holds local's save of one page: later
-// pages are stored meanwhile (at most SavesInFlight saves at once), but the
-// cursor and the checkpoints stay before the held page until it is stored.
+// pages are fetched and stored meanwhile (at most SavesInFlight saves at
+// once, even with a single permit), but the cursor and the checkpoints stay
+// before the held page until it is stored.
 func TestStoresAheadCheckpointsInOrder(t *testing.T) {
+	for _, permits := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d permits", permits), func(t *testing.T) { testStoresAhead(t, permits) })
+	}
+}
+
+func testStoresAhead(t *testing.T, permits int) {
 	r := newRouter(t, 10)
 	index := map[string]int{} // feed position of each id
 	for i := range r.feed.Len() {
@@ -580,7 +588,7 @@ func TestStoresAheadCheckpointsInOrder(t *testing.T) {
 		}
 		return save(ctx, p)
 	})
-	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), func(c *Config) { c.Permits = permits })
 	startSession(t, e, "ahead", 0, 200)
 	eventually(t, "a page after the held one stored", func() bool { return after.Load() > 0 })
 	rec := e.providers[ProviderCVE].record()
