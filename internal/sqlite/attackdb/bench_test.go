@@ -10,6 +10,7 @@ import (
 
 	"github.com/v2e/v2e/internal/attack"
 	"github.com/v2e/v2e/internal/attack/xlsx"
+	"github.com/v2e/v2e/internal/sqlite/sqlitetest"
 )
 
 // cpuMeter reports CPU seconds per operation (user + system, every
@@ -122,6 +123,20 @@ func BenchmarkListTechniques1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkListFilter measures RPCListAttackTechniques' and
+// RPCListAttackGroups' store calls over the three v18.1 workbooks (898
+// techniques, 203 groups; 2,257 objects indexed), one page of 50 with its
+// total, for a few q.
+func BenchmarkListFilter(b *testing.B) {
+	s := benchStore(b)
+	b.Run("techniques", func(b *testing.B) {
+		sqlitetest.BenchFilter(b, lister(s.ListTechniques, attack.ListOptions{}), "", "T1059", "phishing", "command and scripting", "xyzzy")
+	})
+	b.Run("groups", func(b *testing.B) {
+		sqlitetest.BenchFilter(b, lister(s.ListGroups, attack.ListOptions{}), "", "fancy bear", "G0007")
+	})
 }
 
 func BenchmarkMatrix(b *testing.B) {

@@ -2,28 +2,25 @@ package capecdb
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
+
+	"github.com/v2e/v2e/internal/sqlite/sqlitetest"
 )
 
 // BenchmarkImportFile measures a whole strict import of the shipped CAPEC 3.9
 // catalog: XSD load, validation, parse and store into a fresh database.
 func BenchmarkImportFile(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		s, err := Open(context.Background(), filepath.Join(b.TempDir(), "capec.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := s.ImportFile(context.Background(), catalogPath, ImportOptions{XSDPath: schemaPath, Strict: true}); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
-	}
+	open := func(path string) (*Store, error) { return Open(context.Background(), path) }
+	sqlitetest.BenchFresh(b, "capec.db", open, func(s *Store) error {
+		_, err := s.ImportFile(context.Background(), catalogPath, ImportOptions{XSDPath: schemaPath, Strict: true})
+		return err
+	})
+}
+
+// BenchmarkListFilter measures RPCListCAPECs' store call, one page of 50
+// with its total, over the 615 attack patterns, for a few q.
+func BenchmarkListFilter(b *testing.B) {
+	sqlitetest.BenchFilter(b, sqlitetest.PageList(imported(b).List), "", "injection", "CAPEC-66", "phish", "xyzzy")
 }
 
 // BenchmarkChain measures the CAPEC side of a CWE → CAPEC → ATT&CK lookup.

@@ -45,21 +45,10 @@ func wantFrom(aps []capec.AttackPattern) func(q string) []string {
 	}
 }
 
-func lister(s *Store) sqlitetest.List {
-	return func(q string, offset, limit int) ([]string, int, error) {
-		p, err := s.List(context.Background(), sqlite.ListQuery{Q: q, Offset: offset, Limit: limit})
-		if err != nil {
-			return nil, 0, err
-		}
-		ids, err := sqlitetest.IDs(p.Items)
-		return ids, p.Total, err
-	}
-}
-
 func TestListFilter(t *testing.T) {
 	s := imported(t)
 	want := wantFrom(catalog(t).AttackPatterns)
-	sqlitetest.CheckFilter(t, lister(s), want, []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), want, []sqlitetest.FilterCase{
 		{Q: "injection", Must: "CAPEC-66", Min: 10, Max: 200},
 		{Q: "SQL injection", Must: "CAPEC-66", Min: 1, Max: 30},
 		{Q: "CAPEC-66", Must: "CAPEC-66", Min: 1, Max: 20},
@@ -68,8 +57,8 @@ func TestListFilter(t *testing.T) {
 		{Q: "zzqqy"},
 		{Q: "", Must: "CAPEC-1", Min: 615, Max: 615},
 	})
-	sqlitetest.CheckPages(t, lister(s), "attacker", want("attacker"), 10)
-	sqlitetest.CheckBadQ(t, lister(s), func(err error) bool { return errors.Is(err, ErrBadRequest) })
+	sqlitetest.CheckPages(t, sqlitetest.PageList(s.List), "attacker", want("attacker"), 10)
+	sqlitetest.CheckBadQ(t, sqlitetest.PageList(s.List), func(err error) bool { return errors.Is(err, ErrBadRequest) })
 }
 
 // TestMigrationAddsTextIndex opens a database of the first schema, holding
@@ -101,7 +90,7 @@ func TestMigrationAddsTextIndex(t *testing.T) {
 		t.Errorf("meta after the migration %+v, before %+v", after, before)
 	}
 	id := part.AttackPatterns[150].ID
-	sqlitetest.CheckFilter(t, lister(s), wantFrom(part.AttackPatterns), []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), wantFrom(part.AttackPatterns), []sqlitetest.FilterCase{
 		{Q: "injection", Min: 1, Max: 200}, {Q: "attacker", Min: 1, Max: 200}, {Q: id, Must: id, Min: 1, Max: 200},
 	})
 	s.Now = clock()
@@ -109,7 +98,7 @@ func TestMigrationAddsTextIndex(t *testing.T) {
 	if _, err := s.Import(ctx, &part, "v2", 0); err != nil {
 		t.Fatal(err)
 	}
-	sqlitetest.CheckFilter(t, lister(s), wantFrom(part.AttackPatterns), []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), wantFrom(part.AttackPatterns), []sqlitetest.FilterCase{
 		{Q: "injection", Min: 1, Max: 300}, {Q: c.AttackPatterns[50].ID, Max: 300},
 	})
 }

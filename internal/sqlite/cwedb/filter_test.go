@@ -36,22 +36,10 @@ func wantFrom(ws []cwe.Weakness) func(q string) []string {
 	return func(q string) []string { return sqlitetest.Want(entries, q, sameCWE(q)) }
 }
 
-// lister adapts List or ListViews for sqlitetest.
-func lister(list func(context.Context, sqlite.ListQuery) (Page, error)) sqlitetest.List {
-	return func(q string, offset, limit int) ([]string, int, error) {
-		p, err := list(context.Background(), sqlite.ListQuery{Q: q, Offset: offset, Limit: limit})
-		if err != nil {
-			return nil, 0, err
-		}
-		ids, err := sqlitetest.IDs(p.Items)
-		return ids, p.Total, err
-	}
-}
-
 func TestListFilter(t *testing.T) {
 	s := imported(t)
 	want := wantFrom(catalog(t).Weaknesses)
-	sqlitetest.CheckFilter(t, lister(s.List), want, []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), want, []sqlitetest.FilterCase{
 		{Q: "injection", Must: "CWE-89", Min: 10, Max: 200},
 		{Q: "INJECTION", Must: "CWE-77", Min: 10, Max: 200},
 		{Q: "inject", Must: "CWE-94", Min: 10, Max: 200},
@@ -64,9 +52,9 @@ func TestListFilter(t *testing.T) {
 		{Q: `"OR" NOT * (`, Max: 964},                 // FTS5 syntax is plain text
 		{Q: "---", Must: "CWE-5", Min: 964, Max: 964}, // no word: every weakness
 	})
-	sqlitetest.CheckPages(t, lister(s.List), "input", want("input"), 7)
-	sqlitetest.CheckBadQ(t, lister(s.List), func(err error) bool { return errors.Is(err, ErrBadRequest) })
-	sqlitetest.CheckBadQ(t, lister(s.ListViews), func(err error) bool { return errors.Is(err, ErrBadRequest) })
+	sqlitetest.CheckPages(t, sqlitetest.PageList(s.List), "input", want("input"), 7)
+	sqlitetest.CheckBadQ(t, sqlitetest.PageList(s.List), func(err error) bool { return errors.Is(err, ErrBadRequest) })
+	sqlitetest.CheckBadQ(t, sqlitetest.PageList(s.ListViews), func(err error) bool { return errors.Is(err, ErrBadRequest) })
 }
 
 func TestListViewsFilter(t *testing.T) {
@@ -78,7 +66,7 @@ func TestListViewsFilter(t *testing.T) {
 	}
 	slices.SortFunc(entries, func(a, b sqlitetest.Entry) int { x, _ := cwe.ParseID(a.ID); y, _ := cwe.ParseID(b.ID); return x - y })
 	want := func(q string) []string { return sqlitetest.Want(entries, q, sameCWE(q)) }
-	sqlitetest.CheckFilter(t, lister(s.ListViews), want, []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.ListViews), want, []sqlitetest.FilterCase{
 		{Q: "simplified mapping", Must: "CWE-1003", Min: 1, Max: 5},
 		{Q: "CWE-1003", Must: "CWE-1003", Min: 1, Max: 5},
 		{Q: "1000", Must: "CWE-1000", Min: 1, Max: 5},
@@ -96,7 +84,7 @@ func TestListViewsFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := func(q string) int {
-		_, total, err := lister(s.ListViews)(q, 0, 10)
+		_, total, err := sqlitetest.PageList(s.ListViews)(q, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,17 +137,21 @@ func TestMigrationAddsTextIndex(t *testing.T) {
 	if again, _ := s.Get(ctx, someID); string(again) != string(raw) {
 		t.Errorf("%s changed in the migration", someID)
 	}
-	sqlitetest.CheckFilter(t, lister(s.List), wantFrom(part.Weaknesses), []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), wantFrom(part.Weaknesses), []sqlitetest.FilterCase{
 		{Q: "file", Min: 1, Max: 120}, {Q: "input", Min: 1, Max: 120}, {Q: someID, Must: someID, Min: 1, Max: 120},
 	})
-	if _, total, _ := lister(s.ListViews)("simplified mapping", 0, 10); total != 1 {
+	if _, total, _ := sqlitetest.PageList(s.ListViews)("simplified mapping", 0, 10); total != 1 {
 		t.Errorf("migrated views, q simplified mapping: %d", total)
 	}
-	part.Weaknesses = c.Weaknesses[60:240]
+	// Weaknesses only (as the JSON form): categories and views stay.
+	part = &cwe.Catalog{Weaknesses: c.Weaknesses[60:240]}
 	if _, err := s.Import(ctx, part, "v2"); err != nil {
 		t.Fatal(err)
 	}
-	sqlitetest.CheckFilter(t, lister(s.List), wantFrom(part.Weaknesses), []sqlitetest.FilterCase{
+	sqlitetest.CheckFilter(t, sqlitetest.PageList(s.List), wantFrom(part.Weaknesses), []sqlitetest.FilterCase{
 		{Q: "buffer", Min: 1, Max: 180}, {Q: c.Weaknesses[10].ID, Max: 180}, {Q: part.Weaknesses[150].ID, Must: part.Weaknesses[150].ID, Min: 1, Max: 180},
 	})
+	if _, total, _ := sqlitetest.PageList(s.ListViews)("simplified mapping", 0, 10); total != 1 {
+		t.Errorf("after a weaknesses-only import, q simplified mapping finds %d views", total)
+	}
 }

@@ -5,6 +5,7 @@
 package sqlitetest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+
+	"github.com/v2e/v2e/internal/sqlite"
 )
 
 // Shared is a store opened in a temporary folder and filled once, for the
@@ -184,4 +187,16 @@ func IDs(items []json.RawMessage) ([]string, error) {
 		ids = append(ids, e.ID)
 	}
 	return ids, nil
+}
+
+// PageList adapts a store's list method (cwedb, capecdb) to List.
+func PageList(list func(context.Context, sqlite.ListQuery) (sqlite.Page, error)) List {
+	return func(q string, offset, limit int) ([]string, int, error) {
+		p, err := list(context.Background(), sqlite.ListQuery{Q: q, Offset: offset, Limit: limit})
+		if err != nil {
+			return nil, 0, err
+		}
+		ids, err := IDs(p.Items)
+		return ids, p.Total, err
+	}
 }
