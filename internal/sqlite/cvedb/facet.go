@@ -55,9 +55,10 @@ const ftsFacetsSQL = `coalesce((SELECT group_concat(replace(d.value ->> '$.value
 		FROM json_each(CAST(r.raw AS TEXT), '$.descriptions') AS d), '')
 	|| coalesce(vk.toks, '')
 	|| CASE WHEN c.best_severity != '' THEN ' ' || char(1) || 's' || lower(c.best_severity) ELSE '' END
-	|| ' ' || char(1) || 'y' || strftime('%Y', c.published / 1000000, 'unixepoch')`
+	|| ' ' || char(1) || 'y' || strftime('%Y', (c.published - (c.published % 1000000 + 1000000) % 1000000) / 1000000, 'unixepoch')`
 
-// migrate3 rebuilds cve_fts with the facet tokens (see facetMark).
+// migrate3Stmts are the statements of migrate3: they rebuild cve_fts with
+// the facet tokens (see facetMark).
 func migrate3Stmts() []string {
 	return []string{
 		`DROP TABLE cve_fts`,
