@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,4 +77,30 @@ func FuzzBatchRecords(f *testing.F) {
 			t.Fatalf("batchRecords(%q) = %s, service.Decode %s", params, g, w)
 		}
 	})
+}
+
+// TestGetResult: the hand-built answer is the JSON encoding/json gives, and
+// a stored record with line breaks is compacted (a message is one line).
+func TestGetResult(t *testing.T) {
+	for _, raw := range []string{
+		`{"id":"CVE-2021-44228","descriptions":[{"lang":"en","value":"a \"quoted\"\nline"}],"metrics":{}}`,
+		"{\"id\": \"CVE-2021-44228\",\n  \"x\": [1, 2]\r\n}",
+	} {
+		got, err := rpc.ResponseTo(&rpc.Message{ID: "RPCGetCVEByID"}, getResult(json.RawMessage(raw), "CVE-2021-44228"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(map[string]any{"cve": json.RawMessage(raw), "id": "CVE-2021-44228"})
+		var a, b any
+		if err := json.Unmarshal(got.Payload, &a); err != nil {
+			t.Fatalf("answer is not JSON: %v\n%s", err, got.Payload)
+		}
+		_ = json.Unmarshal(want, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("answer %s, want %s", got.Payload, want)
+		}
+		if strings.ContainsAny(string(got.Payload), "\r\n") {
+			t.Errorf("answer holds a line break: %q", got.Payload)
+		}
+	}
 }
