@@ -131,9 +131,9 @@ func report(b *testing.B, r benchResult, window int) {
 
 // BenchmarkRoutedRoundTrip: one request at a time from one child service to
 // another through the broker (request and response both routed). The two
-// services run with GOMAXPROCS=1, as config.json runs the I/O-bound
-// services: with an idle second P, every hand-over between goroutines
-// (request to handler, answer to caller) wakes another thread.
+// services run with GOMAXPROCS=1 (what service.LimitProcs(1) gives an
+// I/O-bound service): with an idle second P, every hand-over between
+// goroutines (request to handler, answer to caller) wakes another thread.
 func BenchmarkRoutedRoundTrip(b *testing.B) { runRouted(b, 1, 1, nil) }
 
 // BenchmarkRoutedRoundTripDefaultProcs: the same with the services on the
