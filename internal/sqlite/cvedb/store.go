@@ -19,8 +19,9 @@ var _ cve.Store = (*Store)(nil)
 // Store is the SQLite CVE store. It is safe for concurrent use; writes are
 // serialised on the database's single writer connection.
 type Store struct {
-	db   *sqlite.DB
-	ckpt *checkpointer
+	db     *sqlite.DB
+	ckpt   *checkpointer
+	getRaw *sql.Stmt // Get's query, prepared once per reader connection
 }
 
 // PageSize is the SQLite page size of a new CVE database. A stored record
@@ -60,12 +61,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("cvedb: %s: %w", path, err)
 	}
+	getRaw, err := db.Reader().PrepareContext(ctx, `SELECT raw FROM cve_raw WHERE key = ?`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cvedb: %s: %w", path, err)
+	}
 	ckpt, err := startCheckpointer(path)
 	if err != nil {
+		getRaw.Close()
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, ckpt: ckpt}, nil
+	return &Store{db: db, ckpt: ckpt, getRaw: getRaw}, nil
 }
 
 // create makes a new database file with PageSize pages; the page size of
@@ -90,6 +97,10 @@ func create(ctx context.Context, path string) error {
 // Close closes the database. It is safe to call twice.
 func (s *Store) Close() error {
 	var errs []error
+	if s.getRaw != nil {
+		errs = append(errs, s.getRaw.Close())
+		s.getRaw = nil
+	}
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 		s.ckpt = nil
@@ -118,7 +129,7 @@ func (s *Store) Get(ctx context.Context, id string) (json.RawMessage, error) {
 		return nil, err
 	}
 	var raw []byte
-	err = s.db.Reader().QueryRowContext(ctx, `SELECT raw FROM cve_raw WHERE key = ?`, k).Scan(&raw)
+	err = s.getRaw.QueryRowContext(ctx, k).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(norm)
 	}
