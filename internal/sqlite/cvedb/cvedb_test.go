@@ -425,35 +425,52 @@ func TestConcurrentReadsWhileWriting(t *testing.T) {
 }
 
 func TestMigrationFromVersion1(t *testing.T) {
+	// Schema version 1: a store written before cve_vendor existed.
+	checkMigration(t, realRecords(t)[1069:1300], []cve.SearchQuery{{Vendor: "microsoft", Limit: 1000}}, 1,
+		func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "DROP TABLE cve_vendor; PRAGMA user_version = 1")
+			return err
+		})
+}
+
+// checkMigration saves recs in a new store and records the answers to
+// queries (the first mustHit of them must find something), takes the file
+// back to an older schema with downgrade, reopens it — which migrates it —
+// and checks that every query answers exactly as before and that SQLite's
+// and FTS5's integrity checks pass. It returns the migrated store.
+func checkMigration(t *testing.T, recs []json.RawMessage, queries []cve.SearchQuery, mustHit int, downgrade func(context.Context, *sql.Tx) error) *Store {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "cve.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Save(ctx, realRecords(t)[1069:1300]); err != nil {
+	if _, err := s.Save(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.Search(ctx, cve.SearchQuery{Vendor: "microsoft", Limit: 1000})
-	if err != nil || want.Total == 0 {
-		t.Fatalf("%d, %v", want.Total, err)
+	want := make([]cve.SearchResult, len(queries))
+	for i, q := range queries {
+		if want[i], err = s.Search(ctx, q); err != nil || (i < mustHit && want[i].Total == 0) {
+			t.Fatalf("%+v: %d hits, %v", q, want[i].Total, err)
+		}
 	}
-	// Take the file back to schema version 1, as a store written before cve_vendor existed.
-	if err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DROP TABLE cve_vendor; PRAGMA user_version = 1")
-		return err
-	}); err != nil {
+	if err := s.db.Write(ctx, func(tx *sql.Tx) error { return downgrade(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	if s, err = Open(ctx, path); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	got, err := s.Search(ctx, cve.SearchQuery{Vendor: "microsoft", Limit: 1000})
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("after migrating: %d hits, %v; want %d", got.Total, err, want.Total)
+	t.Cleanup(func() { s.Close() })
+	for i, q := range queries {
+		got, err := s.Search(ctx, q)
+		if err != nil || !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("%+v after migrating: %d hits, %v; want %d", q, got.Total, err, want[i].Total)
+		}
 	}
+	checkIntegrity(t, s)
+	return s
 }
 
 func TestRecordWithoutDescriptions(t *testing.T) {
@@ -507,17 +524,8 @@ func checkIntegrity(t *testing.T, s *Store) {
 // that migration 3 rebuilds the index so that searches answer as in a store
 // written with facets from the start.
 func TestMigrationAddsFacets(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "cve.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := realRecords(t)
 	recs = append(recs[:400:400], recs[len(recs)-400:]...) // both feeds
-	if _, err := s.Save(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
 	queries := []cve.SearchQuery{
 		{Query: "remote", Limit: 1000},
 		{Query: "remote", Vendor: "microsoft", Limit: 1000},
@@ -525,14 +533,8 @@ func TestMigrationAddsFacets(t *testing.T) {
 		{Query: "vulnerabilidad", PublishedFrom: "2003-03-01", PublishedTo: "2026-01-31", Limit: 1000},
 		{Query: "attackers", Vendor: "cisco", Severity: "LOW", PublishedFrom: "2000-01-01", Limit: 1000},
 	}
-	want := make([]cve.SearchResult, len(queries))
-	for i, q := range queries {
-		if want[i], err = s.Search(ctx, q); err != nil || (i < 4 && want[i].Total == 0) {
-			t.Fatalf("%+v: %d hits, %v", q, want[i].Total, err)
-		}
-	}
 	// Schema version 2: descriptions only, as that version wrote them.
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+	checkMigration(t, recs, queries, 4, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE cve_fts;
 			CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 2');
 			PRAGMA user_version = 2`); err != nil {
@@ -552,48 +554,18 @@ func TestMigrationAddsFacets(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if s, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for i, q := range queries {
-		got, err := s.Search(ctx, q)
-		if err != nil || !reflect.DeepEqual(got, want[i]) {
-			t.Fatalf("%+v after migrating: %d hits, %v; want %d", q, got.Total, err, want[i].Total)
-		}
-	}
-	checkIntegrity(t, s)
 }
 
 // TestMigrationRekeysCPE takes a store back to schema version 3 (cve_cpe
 // keyed by vendor with a product index) and checks that migration 4 keeps
 // every CPE row: product and vendor+product searches answer as before.
 func TestMigrationRekeysCPE(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "cve.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Save(ctx, realRecords(t)[:1200]); err != nil {
-		t.Fatal(err)
-	}
 	queries := []cve.SearchQuery{
 		{Product: "windows_xp", Limit: 1000},
 		{Vendor: "cisco", Product: "ios", Sort: "id", Limit: 1000},
 		{Query: "remote", Product: "windows_2000", Limit: 1000},
 	}
-	want := make([]cve.SearchResult, len(queries))
-	for i, q := range queries {
-		if want[i], err = s.Search(ctx, q); err != nil || want[i].Total == 0 {
-			t.Fatalf("%+v: %d hits, %v", q, want[i].Total, err)
-		}
-	}
-	err = s.db.Write(ctx, func(tx *sql.Tx) error {
+	s := checkMigration(t, realRecords(t)[:1200], queries, len(queries), func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE cve_cpe_old (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
 				PRIMARY KEY (vendor, product, key)) WITHOUT ROWID;
 			INSERT INTO cve_cpe_old SELECT vendor, product, key FROM cve_cpe;
@@ -603,23 +575,8 @@ func TestMigrationRekeysCPE(t *testing.T) {
 			PRAGMA user_version = 3`)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if s, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	var idx int
-	if err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_cpe_product'`).Scan(&idx); err != nil || idx != 0 {
+	if err := s.db.Reader().QueryRowContext(context.Background(), `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_cpe_product'`).Scan(&idx); err != nil || idx != 0 {
 		t.Fatalf("product index after migrating: %d, %v", idx, err)
 	}
-	for i, q := range queries {
-		got, err := s.Search(ctx, q)
-		if err != nil || !reflect.DeepEqual(got, want[i]) {
-			t.Fatalf("%+v after migrating: %d hits, %v; want %d", q, got.Total, err, want[i].Total)
-		}
-	}
-	checkIntegrity(t, s)
 }
