@@ -185,14 +185,7 @@ var ErrNoFDs = errors.New("service: not started by the broker (RPC_INPUT_FD/RPC_
 // RunFromEnv opens the descriptors named by RPC_INPUT_FD and RPC_OUTPUT_FD
 // (defaults 3 and 4, but at least one must be set) and runs the service on them.
 func (s *Service) RunFromEnv(ctx context.Context) error {
-	in, out, err := openFDs()
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	defer out.Close()
-	r, w := rawIO(in, out)
-	return s.Run(ctx, r, w)
+	return runAndClose(ctx, s, nil, s.log)
 }
 
 // rawIO reads and writes the broker's pipes with rpc.RawFile (no scheduler
