@@ -428,25 +428,7 @@ func TestMetaKillNineResumes(t *testing.T) {
 	}
 	waitSession(t, p, 3*time.Minute, "completed")
 	checkStoredEqualsFeed(t, p, s.feed)
-	var list struct {
-		CVEs  []json.RawMessage `json:"cves"`
-		Total int               `json:"total"`
-	}
-	seen := map[string]bool{}
-	for off := 0; off < feed.Len(); off += 1000 {
-		p.MustCall("local", "RPCListCVEs", map[string]any{"offset": off, "limit": 1000}, &list)
-		for _, c := range list.CVEs {
-			var v struct{ ID string }
-			_ = json.Unmarshal(c, &v)
-			if seen[v.ID] {
-				t.Fatalf("%s stored twice", v.ID)
-			}
-			seen[v.ID] = true
-		}
-	}
-	if len(seen) != feed.Len() {
-		t.Fatalf("listed %d distinct CVEs, want %d", len(seen), feed.Len())
-	}
+	assertNoDuplicates(t, p, feed.Len())
 }
 
 func TestMetaPlatformRestartResumes(t *testing.T) {
