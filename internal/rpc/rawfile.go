@@ -56,9 +56,6 @@ func NewRawFile(f *os.File) (*RawFile, error) {
 	return &RawFile{f: f, rc: rc}, nil
 }
 
-// File is the wrapped file.
-func (r *RawFile) File() *os.File { return r.f }
-
 // Read reads up to len(p) bytes, waiting until some are available. At the
 // end of the stream it returns io.EOF.
 func (r *RawFile) Read(p []byte) (int, error) {
