@@ -51,6 +51,18 @@ func run(id string, setup SetupFunc) int {
 	logger := NewLogger(cfg.Logging.Level, os.Stderr)
 	slog.SetDefault(logger)
 	FloorGC(HeapFloor(os.Getenv))
+	stopProfile, err := startProfile(id, os.Getenv)
+	if err != nil {
+		logger.Error("cannot profile", "process", id, "err", err)
+		return 1
+	}
+	if stopProfile != nil {
+		defer func() {
+			if err := stopProfile(); err != nil {
+				logger.Error("cannot write the CPU profile", "process", id, "err", err)
+			}
+		}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
