@@ -228,6 +228,7 @@ const checks = {
     assert((await page.getByTestId("cwe-row").filter({ hasText: "CWE-79" }).count()) >= 1, "searching 'CWE-79' does not list CWE-79");
     await search(page, "RPCListCWEs", {}, "SQL Command");
     assert((await page.getByTestId("cwe-row").filter({ hasText: "CWE-89" }).count()) === 1, "searching 'SQL Command' does not find CWE-89");
+    await page.waitForURL(/[?&]q=SQL(\+|%20)Command/, { timeout: TIMEOUT });
     await page.getByRole("link", { name: "CWE-89", exact: true }).click();
     await page.getByTestId("cwe-id").waitFor({ timeout: TIMEOUT });
     assert((await page.getByTestId("cwe-id").innerText()) === "CWE-89", "the weakness page is not CWE-89");
@@ -235,6 +236,11 @@ const checks = {
     assert((await page.getByTestId("cwe-capec-link").count()) > 0, "CWE-89 links no CAPEC");
     await noErrorState(page);
     await shot(page, "cwe-detail");
+    // Back from the weakness: the search is still there (it is in the URL).
+    await page.goBack();
+    await page.getByTestId("cwe-row").filter({ hasText: "CWE-89" }).waitFor({ timeout: TIMEOUT });
+    assert((await page.getByRole("searchbox").inputValue()) === "SQL Command", "back from CWE-89, the search box lost 'SQL Command'");
+    assert((await page.getByTestId("cwe-row").count()) === (await call("local", "RPCListCWEs", { q: "SQL Command", limit: 50 })).payload.cwes.length, "back from CWE-89, the rows are not the matches of 'SQL Command'");
     // Views: the list, then one view with its objective.
     const views = await need("local", "RPCListCWEViews", { limit: 1 });
     assert(views.retcode === 0 && views.payload.total > 0, `RPCListCWEViews: ${views.message} ${views.payload?.total}`);
@@ -244,6 +250,18 @@ const checks = {
     assert((await page.getByTestId("view-row").count()) === Math.min(50, views.payload.total), "the first page of views is not listed");
     const mapping = await search(page, "RPCListCWEViews", {}, "mapping");
     assert(mapping > 0 && (await page.getByTestId("view-row").count()) === Math.min(50, mapping), `the views matching "mapping" are not listed`);
+    // The tab and the search are in the URL: a reload opens the same list.
+    await page.waitForURL(/tab=views.*q=mapping|q=mapping.*tab=views/, { timeout: TIMEOUT });
+    await page.reload();
+    await page.getByTestId("match-count").waitFor({ timeout: TIMEOUT });
+    assert((await page.getByRole("searchbox").inputValue()) === "mapping", "after a reload the views search lost 'mapping'");
+    assert((await page.getByTestId("view-row").count()) === Math.min(50, mapping), "after a reload the views matching 'mapping' are not listed");
+    // Another tab starts with an empty search.
+    await page.getByRole("tab", { name: "Weaknesses" }).click();
+    await page.getByTestId("cwe-row").first().waitFor({ timeout: TIMEOUT });
+    assert((await page.getByRole("searchbox").inputValue()) === "", "the Weaknesses tab inherited the views search");
+    await page.getByRole("tab", { name: "Views" }).click();
+    await page.getByTestId("view-row").first().waitFor({ timeout: TIMEOUT });
     await page.getByTestId("view-row").first().getByRole("link").click();
     await page.getByRole("heading", { name: "Objective" }).waitFor({ timeout: TIMEOUT });
     await noErrorState(page);
@@ -292,6 +310,7 @@ const checks = {
     await page.getByTestId("group-row").first().waitFor({ timeout: TIMEOUT });
     await search(page, "RPCListAttackGroups", ent, "Fancy Bear");
     assert((await rowIDs(page, "group-row")).includes("G0007"), "searching 'Fancy Bear' does not list G0007");
+    await page.waitForURL(/tab=groups/, { timeout: TIMEOUT });
     await noErrorState(page);
     await page.getByRole("tab", { name: "Matrix" }).click();
     await page.getByRole("button", { name: "ICS" }).click();

@@ -2,11 +2,13 @@
 // A catalogue list with paging and a search box. The backend filters
 // (q of RPCListCWEs, RPCListCAPECs, RPCListAttack*…): the box sends what was
 // typed once typing pauses, and the pager walks the matches with the
-// backend's total.
+// backend's total. The search is kept in the page's URL (?q=…), so a reload,
+// a shared link or the way back from an item finds the same matches.
 
-import { useState, type ReactNode } from "react";
+import { useSearchParams } from "next/navigation";
+import { useEffect, useState, type ReactNode } from "react";
 import { Button, Empty, ErrorState, Pager, Skeleton, inputClass } from "@/components/ui";
-import { useDebounced, useRPC } from "@/lib/hooks";
+import { useDebounced, useReplaceParams, useRPC } from "@/lib/hooks";
 import { rpc, type Target } from "@/lib/rpc";
 import { MAX_QUERY, filterText, listParams, matchLabel } from "@/lib/search";
 
@@ -22,6 +24,9 @@ export interface ListSpec<T> {
 }
 
 type Page<T> = Record<string, unknown> & { total?: number };
+
+/** The query parameter that holds a list's search text. */
+export const SEARCH_PARAM = "q";
 
 /** How long typing must pause before the search is sent. */
 export const SEARCH_DELAY_MS = 300;
@@ -40,8 +45,13 @@ export async function fetchAll<T>(target: Target, method: string, key: string, p
 
 export function CatalogList<T>({ spec }: { spec: ListSpec<T> }) {
   const size = spec.pageSize ?? 50;
-  const [text, setText] = useState("");
+  const sp = useSearchParams();
+  const replaceParams = useReplaceParams();
+  const [text, setText] = useState(() => sp?.get(SEARCH_PARAM) ?? "");
   const q = useDebounced(filterText(text), SEARCH_DELAY_MS);
+  useEffect(() => {
+    if ((new URLSearchParams(window.location.search).get(SEARCH_PARAM) ?? "") !== q) replaceParams({ [SEARCH_PARAM]: q || null });
+  }, [q, replaceParams]);
   const [offset, setOffset] = useState(0);
   // A new search or other params start again at the first page.
   const scope = JSON.stringify([q, spec.params ?? {}]);

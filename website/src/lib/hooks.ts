@@ -2,7 +2,8 @@
 // TanStack Query wrappers around rpc().
 
 import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { usePathname, useRouter } from "next/navigation";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { RPCError, rpc, type Target } from "./rpc";
 import { debouncer } from "./search";
 
@@ -39,4 +40,27 @@ export function useDebounced<T>(value: T, delay: number): T {
   }, [d, value]);
   useEffect(() => () => d.cancel(), [d]);
   return settled;
+}
+
+/**
+ * useReplaceParams returns a function that sets (or, with null or "", removes)
+ * query parameters of the current page without adding a history entry or
+ * scrolling: what a page keeps in its URL (a search, a tab) survives a reload,
+ * a shared link and the way back from a detail page.
+ */
+export function useReplaceParams() {
+  const router = useRouter();
+  const pathname = usePathname();
+  return useCallback(
+    (set: Record<string, string | null>) => {
+      const u = new URLSearchParams(window.location.search);
+      for (const [k, v] of Object.entries(set)) {
+        if (v) u.set(k, v);
+        else u.delete(k);
+      }
+      const qs = u.toString();
+      router.replace(qs ? `${pathname}?${qs}` : pathname, { scroll: false });
+    },
+    [router, pathname],
+  );
 }

@@ -5,7 +5,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useRouter, useSearchParams } from "next/navigation";
+import { type ReadonlyURLSearchParams, useRouter, useSearchParams } from "next/navigation";
 import { CatalogList, fetchAll } from "@/components/Catalog";
 import { Tabs } from "@/components/Tabs";
 import { Badge, Button, Card, Empty, ErrorState, PageTitle, Query, Skeleton, Table } from "@/components/ui";
@@ -109,6 +109,13 @@ function ObjectList({ method, key_, kind, domain }: { method: string; key_: stri
   );
 }
 
+/** withParam is the query string sp with name set to value (the tab and the search stay). */
+function withParam(sp: URLSearchParams | ReadonlyURLSearchParams | null, name: string, value: string): string {
+  const u = new URLSearchParams(sp?.toString() ?? "");
+  u.set(name, value);
+  return u.toString();
+}
+
 export function AttackBrowse() {
   const sp = useSearchParams();
   const router = useRouter();
@@ -128,12 +135,14 @@ export function AttackBrowse() {
       </PageTitle>
       <div className="mb-4 flex flex-wrap items-center gap-2" role="group" aria-label="Domain">
         {DOMAINS.map((d) => (
-          <Button key={d.value} variant={d.value === domain ? "primary" : "secondary"} aria-pressed={d.value === domain} onClick={() => router.push(`/attack?domain=${d.value}`)}>
+          <Button key={d.value} variant={d.value === domain ? "primary" : "secondary"} aria-pressed={d.value === domain} onClick={() => router.push(`/attack?${withParam(sp, "domain", d.value)}`)}>
             {d.label}
           </Button>
         ))}
       </div>
       <Tabs
+        urlParam="tab"
+        clearParams={["q"]}
         label="ATT&CK sections"
         tabs={[
           { value: "matrix", label: "Matrix", content: <Card><Matrix domain={domain} /></Card> },

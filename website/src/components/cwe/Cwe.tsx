@@ -57,6 +57,8 @@ export function CweBrowse() {
     <>
       <PageTitle sub="MITRE's Common Weakness Enumeration: weaknesses, categories and views.">Weaknesses (CWE)</PageTitle>
       <Tabs
+        urlParam="tab"
+        clearParams={["q"]}
         label="CWE sections"
         tabs={[
           {
