@@ -30,8 +30,9 @@ func severityToken(sev string) string { return facetMark + "s" + strings.ToLower
 
 func yearToken(year int) string { return fmt.Sprintf("%sy%04d", facetMark, year) }
 
-// ftsText is the full-text row of a record.
-func ftsText(r *cve.Record, pairs [][2]string) string {
+// ftsText is the full-text row of a record (vendors are its distinct CPE
+// vendors).
+func ftsText(r *cve.Record, vendors []string) string {
 	var b strings.Builder
 	for i, t := range r.Texts {
 		if i > 0 {
@@ -39,7 +40,7 @@ func ftsText(r *cve.Record, pairs [][2]string) string {
 		}
 		b.WriteString(strings.ReplaceAll(t, facetMark, " "))
 	}
-	for _, v := range vendors(pairs) {
+	for _, v := range vendors {
 		b.WriteString(" " + vendorToken(v))
 	}
 	if best, ok := r.Best(); ok {

@@ -17,11 +17,16 @@ import (
 )
 
 // prepared is one record ready to write: its indexed fields, its compact
-// bytes and their hash.
+// bytes and their hash, and the rows the writer inserts, built by the
+// decoding goroutines so that the single writer only binds and steps.
 type prepared struct {
-	rec  cve.Record
-	raw  []byte
-	hash [sha256.Size]byte
+	rec     cve.Record
+	raw     []byte
+	hash    [sha256.Size]byte
+	row     []any       // the cve row, cveColumns order
+	pairs   [][2]string // distinct vendor/product pairs with a vendor
+	vendors []string    // distinct vendors of pairs
+	fts     string      // the full-text row (ftsText)
 }
 
 // Save stores a batch of NVD cve objects in one transaction. If any record
@@ -191,7 +196,12 @@ func prepare(raw json.RawMessage) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{rec: rec, raw: compact, hash: sha256.Sum256(compact)}, nil
+	p := prepared{rec: rec, raw: compact, hash: sha256.Sum256(compact)}
+	p.pairs = vendorProducts(rec.Products)
+	p.vendors = vendors(p.pairs)
+	p.row = cveRow(&p)
+	p.fts = ftsText(&p.rec, p.vendors)
+	return p, nil
 }
 
 // idHint names a record by its id, when it has a readable one.
@@ -428,20 +438,19 @@ func (w *writer) insert(ps []*prepared) error {
 	var cves, raws, cwes, cpes, vends [][]any
 	for _, p := range ps {
 		r := &p.rec
-		pairs := vendorProducts(r.Products)
-		cves = append(cves, cveRow(p, pairs))
+		cves = append(cves, p.row)
 		raws = append(raws, []any{r.Key, p.raw})
 		for _, c := range r.CWEs {
 			cwes = append(cwes, []any{c, r.Key})
 		}
-		for _, vp := range pairs {
+		for _, vp := range p.pairs {
 			cpes = append(cpes, []any{vp[0], vp[1], r.Key})
 		}
-		for _, v := range vendors(pairs) {
+		for _, v := range p.vendors {
 			vends = append(vends, []any{v, r.Key})
 		}
 		w.pending[r.Key] = len(w.fts)
-		w.fts = append(w.fts, []any{r.Key, ftsText(r, pairs)})
+		w.fts = append(w.fts, []any{r.Key, p.fts})
 	}
 	for _, t := range []struct {
 		insert string
@@ -502,7 +511,7 @@ func (w *writer) insertGroups(insert string, cols []string, rows [][]any, groups
 	return nil
 }
 
-func cveRow(p *prepared, pairs [][2]string) []any {
+func cveRow(p *prepared) []any {
 	r := &p.rec
 	args := make([]any, 0, len(cveColumns))
 	args = append(args, r.Key, r.ID, r.Published.UnixMicro(), r.LastModified.UnixMicro(), r.Status, r.Source)
@@ -519,7 +528,7 @@ func cveRow(p *prepared, pairs [][2]string) []any {
 	}
 	return append(args, best.Base, best.Severity, best.Version, r.InKEV(),
 		nullable(r.KEV.ExploitAdd), nullable(r.KEV.ActionDue), nullable(r.KEV.RequiredAction), nullable(r.KEV.VulnerabilityName),
-		strings.Join(r.CWEs, ","), joinProducts(pairs), p.hash[:], r.Description)
+		strings.Join(r.CWEs, ","), joinProducts(p.pairs), p.hash[:], r.Description)
 }
 
 func nullable(s string) any {
