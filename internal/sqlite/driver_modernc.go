@@ -11,7 +11,7 @@ import _ "modernc.org/sqlite" // registers the "sqlite" driver
 const DriverName = "sqlite"
 
 func dsn(path string, readOnly bool) string {
-	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=temp_store(" + writerTempStore + ")&_txlock=immediate"
 	if readOnly {
 		q = "?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-" + readerCacheKiB + ")"
 	}
