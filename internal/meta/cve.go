@@ -2,14 +2,18 @@ package meta
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/v2e/v2e/internal/bolt"
+	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/nvd"
 	"github.com/v2e/v2e/internal/rpc"
 	"github.com/v2e/v2e/internal/taskflow"
@@ -282,12 +286,13 @@ func parseFetch(raw []byte) (cvePage, error) {
 	return pg, nil
 }
 
-// store saves a page's records in local.
+// store saves a page's records in local, in id order (see sortByID).
 func (j cveJob) store(ctx context.Context, p *provider, pg cvePage) error {
 	if len(pg.items) == 0 {
 		return nil
 	}
 	t0 := time.Now()
+	sortByID(pg.items)
 	if err := j.save(ctx, p, pg.items); err != nil {
 		return fmt.Errorf("RPCSaveCVEs of %d records from start_index %d: %w", len(pg.items), pg.start, err)
 	}
@@ -329,6 +334,38 @@ func (j cveJob) save(ctx context.Context, p *provider, items []json.RawMessage) 
 		return err
 	}
 	return j.save(ctx, p, items[half:])
+}
+
+// sortByID sorts a page's records by id in the store's key order
+// (cve.IDKey: year, then number), keeping the order of records with the
+// same id, and ids that are not valid last. NVD's pages are not in id
+// order, nor are the loopback NVD's scale pages; local's store writes a
+// batch in the order it gets it, and out of order each record lands on
+// another B-tree page of each table (each one copied to the statement
+// journal again), and every full-text row with a lower rowid than the one
+// before makes FTS5 flush its pending terms into a new segment: at 100,000
+// records a sorted batch cost local 132 CPU-µs per record instead of 226
+// (local.BenchmarkSaveCVEs). What a page stores, and the outcomes, do not
+// depend on the order; the page's checkpoints are queued in that order.
+func sortByID(items []json.RawMessage) {
+	keys := make([]int64, len(items))
+	for i, it := range items {
+		k, err := cve.IDKey(cveID(it))
+		if err != nil {
+			k = math.MaxInt64
+		}
+		keys[i] = k
+	}
+	idx := make([]int, len(items))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	sorted := make([]json.RawMessage, len(items))
+	for i, k := range idx {
+		sorted[i] = items[k]
+	}
+	copy(items, sorted)
 }
 
 // saveBody builds {"cves":[...]} without re-encoding the records.

@@ -450,6 +450,33 @@ func TestIsThrottle(t *testing.T) {
 	}
 }
 
+func TestSortByID(t *testing.T) {
+	items := []json.RawMessage{
+		json.RawMessage(`{"id":"CVE-2021-10000","n":1}`),
+		json.RawMessage(`{"id":"bad","n":2}`),
+		json.RawMessage(`{"id":"CVE-2021-9999","n":3}`),
+		json.RawMessage(`{"sourceIdentifier":"x","id":"CVE-2003-0001","n":4}`),
+		json.RawMessage(`{"id":"CVE-2021-10000","n":5}`),
+		json.RawMessage(`{"n":6}`),
+		json.RawMessage(`{"id":"cve-2021-9999","n":7}`),
+	}
+	sortByID(items)
+	var got []int
+	for _, it := range items {
+		var v struct{ N int }
+		if err := json.Unmarshal(it, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v.N)
+	}
+	// Year, then number (9999 before 10000); the same id keeps its order;
+	// ids that are not valid last, in their order.
+	if want := []int{4, 3, 7, 1, 5, 2, 6}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sorted records %v, want %v", got, want)
+	}
+	sortByID(nil)
+}
+
 func FuzzCVEID(f *testing.F) {
 	f.Add([]byte(`{"id":"CVE-2021-44228","x":1}`))
 	f.Add([]byte(`{"sourceIdentifier":"a","id":"CVE-1"}`))
@@ -576,7 +603,11 @@ func testStoresAhead(t *testing.T, permits int) {
 			t.Errorf("save batch: %d records, %v", len(b.CVEs), err)
 			return save(ctx, p)
 		}
-		switch i := index[cveID(b.CVEs[0])]; {
+		i := index[cveID(b.CVEs[0])] // the page's first feed position (meta sends a page in id order)
+		for _, c := range b.CVEs[1:] {
+			i = min(i, index[cveID(c)])
+		}
+		switch {
 		case i == held:
 			select {
 			case <-hold:
