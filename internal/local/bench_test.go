@@ -1,15 +1,18 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/nvd"
 	"github.com/v2e/v2e/internal/nvdserver"
 	"github.com/v2e/v2e/internal/sqlite/cvedb"
@@ -19,7 +22,7 @@ import (
 // other processes: RPCSaveCVEs's handler stores V2E_BENCH_RECORDS (default
 // 300,000) records into a new store, in the batches meta sends — 2,000
 // records of the loopback NVD's scale catalog (nvdserver -scale, seed 1,
-// from the 2026 feed), in the order it serves them, as {"cves":[...]}. It
+// from the 2026 feed) as it serves them, in id order, as {"cves":[...]}. It
 // reports CVE/s and the process's CPU µs per record during the calls
 // (cpu-µs/CVE: the store decodes records on every CPU; building the
 // batches is not counted, its background checkpoints mostly are). Run it
@@ -48,9 +51,19 @@ func BenchmarkSaveCVEs(b *testing.B) {
 		h := CVE{Store: store}
 		var busy, cpu time.Duration
 		for from := 0; from < records; from += batch {
-			params := []byte(`{"cves":[`)
+			// meta sends a page in id order (store key order).
+			page := make([]int, 0, batch)
 			for j := from; j < min(records, from+batch); j++ {
-				if j > from {
+				page = append(page, j)
+			}
+			slices.SortStableFunc(page, func(x, y int) int {
+				kx, _ := cve.IDKey(cat.ID(x))
+				ky, _ := cve.IDKey(cat.ID(y))
+				return cmp.Compare(kx, ky)
+			})
+			params := []byte(`{"cves":[`)
+			for k, j := range page {
+				if k > 0 {
 					params = append(params, ',')
 				}
 				params = cat.AppendRaw(params, j)
