@@ -108,7 +108,9 @@ func TestClientRetriesTransientFailures(t *testing.T) {
 		{nvdserver.Fault{Mode: "reset", Count: 2}, []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond},
 			func(c *nvd.Config) { c.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} }},
 		{nvdserver.Fault{Mode: "slow", Count: 1, DelayMS: 2000}, []time.Duration{750 * time.Millisecond},
-			func(c *nvd.Config) { c.RequestTimeout = 50 * time.Millisecond }},
+			// Well under the delay, and time enough for an ordinary answer on a
+			// loaded machine (with 50 ms the retry timed out too under -race).
+			func(c *nvd.Config) { c.RequestTimeout = time.Second }},
 	}
 	srv, url := loopback(t, nvdserver.Config{Limit: 1000, KeyLimit: 1000, Window: time.Second})
 	cat := nvd.TestFeeds(t)[2]
