@@ -264,18 +264,18 @@ func parseFetch(raw []byte) (cvePage, error) {
 			return err
 		case "vulnerabilities":
 			pg.items = pg.items[:0]
-			return nvd.ScanArray(value, func(v []byte) error {
-				var cve []byte // the last "cve" wins, as in encoding/json
-				err := nvd.ScanObject(v, func(key, value []byte) error {
-					if string(key) == "cve" {
-						cve = value
-					}
-					return nil
-				})
-				if err == nil && len(cve) > 0 && string(cve) != "null" {
+			var cve []byte // the item's last "cve" wins, as in encoding/json
+			return nvd.ScanObjects(value, func(key, value []byte) error {
+				if string(key) == "cve" {
+					cve = value
+				}
+				return nil
+			}, func(int) error {
+				if len(cve) > 0 && string(cve) != "null" {
 					pg.items = append(pg.items, cve)
 				}
-				return err
+				cve = nil
+				return nil
 			})
 		}
 		return nil

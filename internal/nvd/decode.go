@@ -67,12 +67,25 @@ func scanPage(body []byte) (Page, error) {
 				return errUnusual // encoding/json reuses the elements of the first
 			}
 			p.Vulnerabilities, spaced = make([]Vulnerability, 0, 2000), make([]bool, 0, 2000)
-			err = ScanArray(value, func(v []byte) error {
-				raw, sp, err := scanVulnerability(v)
+			var raw json.RawMessage // the item's cve object
+			var sp bool
+			err = scanObjects(value, func(key, value []byte, vsp bool) error {
+				switch {
+				case string(key) == "cve":
+					if string(value) == "null" {
+						return errUnusual
+					}
+					raw, sp = value, vsp
+				case foldsTo(key, "cve"):
+					return errUnusual
+				}
+				return nil
+			}, func(int) error {
 				size += len(raw)
 				p.Vulnerabilities = append(p.Vulnerabilities, Vulnerability{CVE: raw})
 				spaced = append(spaced, sp)
-				return err
+				raw, sp = nil, false
+				return nil
 			})
 		default:
 			if foldsTo(key, pageKeys...) {
@@ -89,27 +102,6 @@ func scanPage(body []byte) (Page, error) {
 	}
 	own(p.Vulnerabilities, spaced, size)
 	return p, nil
-}
-
-// scanVulnerability returns the cve object of one item and whether it
-// holds white space outside its strings.
-func scanVulnerability(v []byte) (raw json.RawMessage, spaced bool, err error) {
-	if len(v) == 0 || v[0] != '{' {
-		return nil, false, errUnusual
-	}
-	err = scanObject(v, func(key, value []byte, sp bool) error {
-		switch {
-		case string(key) == "cve":
-			if string(value) == "null" {
-				return errUnusual
-			}
-			raw, spaced = value, sp
-		case foldsTo(key, "cve"):
-			return errUnusual
-		}
-		return nil
-	})
-	return raw, spaced, err
 }
 
 // own copies the records into one new buffer, compacting those that hold

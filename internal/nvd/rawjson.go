@@ -37,40 +37,90 @@ func ScanObject(data []byte, fn func(key, value []byte) error) error {
 func scanObject(data []byte, fn func(key, value []byte, spaced bool) error) error {
 	s := scanner{data: data}
 	s.ws()
-	if !s.next('{') {
-		return s.errorf("not a JSON object")
+	if err := s.object(1, fn); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// ScanObjects reads data, a JSON array of objects, as ScanArray and then
+// ScanObject on each element would, reading each byte once instead of
+// twice: for each element it calls member for each of its members (key
+// and raw value as ScanObject passes them), then done with the element's
+// index. An element that is not an object is an error; an error from
+// member or done stops the scan and is returned as it is.
+func ScanObjects(data []byte, member func(key, value []byte) error, done func(i int) error) error {
+	return scanObjects(data, func(key, value []byte, _ bool) error { return member(key, value) }, done)
+}
+
+// scanObjects is ScanObjects also telling whether each value holds white
+// space outside its strings.
+func scanObjects(data []byte, member func(key, value []byte, spaced bool) error, done func(i int) error) error {
+	s := scanner{data: data}
+	s.ws()
+	if !s.next('[') {
+		return s.errorf("not a JSON array")
 	}
 	s.ws()
-	if !s.next('}') {
-		for {
+	if !s.next(']') {
+		for i := 0; ; i++ {
 			s.ws()
-			key, err := s.key()
-			if err != nil {
+			if err := s.object(2, member); err != nil {
 				return err
 			}
-			s.ws()
-			if !s.next(':') {
-				return s.errorf("expected ':' after object key")
-			}
-			s.ws()
-			start, spaces := s.i, s.spaces
-			if err := s.value(1); err != nil {
-				return err
-			}
-			if err := fn(key, data[start:s.i], s.spaces != spaces); err != nil {
+			if err := done(i); err != nil {
 				return err
 			}
 			s.ws()
 			if s.next(',') {
 				continue
 			}
-			if s.next('}') {
+			if s.next(']') {
 				break
 			}
-			return s.errorf("expected ',' or '}' in object")
+			return s.errorf("expected ',' or ']' in array")
 		}
 	}
 	return s.end()
+}
+
+// object moves past the object at s.i, calling fn for each member; its
+// values are at depth.
+func (s *scanner) object(depth int, fn func(key, value []byte, spaced bool) error) error {
+	if !s.next('{') {
+		return s.errorf("not a JSON object")
+	}
+	s.ws()
+	if s.next('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if !s.next(':') {
+			return s.errorf("expected ':' after object key")
+		}
+		s.ws()
+		start, spaces := s.i, s.spaces
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if err := fn(key, s.data[start:s.i], s.spaces != spaces); err != nil {
+			return err
+		}
+		s.ws()
+		if s.next(',') {
+			continue
+		}
+		if s.next('}') {
+			return nil
+		}
+		return s.errorf("expected ',' or '}' in object")
+	}
 }
 
 // ScanArray calls fn for each element of the JSON array data, in order,

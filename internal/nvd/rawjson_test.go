@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"os"
 	"strings"
@@ -216,8 +217,57 @@ func FuzzScanArray(f *testing.F) {
 	})
 }
 
+// FuzzScanObjects checks ScanObjects against ScanArray and then ScanObject
+// on each element: the same members, element by element, and an error
+// exactly when one of those has one.
+func FuzzScanObjects(f *testing.F) {
+	for _, s := range []string{`[]`, ` [{"cve":{"id":"a"}}, {}, {"cve":null,"cve":[1]} ] `, `[{"a":1},2]`, `[{"a":1},]`, `[{"a" 1}]`, `{}`, `[{"\u0063ve":1}]`} {
+		f.Add([]byte(s))
+	}
+	type member struct{ elem, key, value string }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got []member
+		elem := 0
+		err := ScanObjects(data, func(k, v []byte) error {
+			got = append(got, member{fmt.Sprint(elem), string(k), string(v)})
+			return nil
+		}, func(i int) error {
+			if i != elem {
+				t.Fatalf("done(%d) after element %d", i, elem)
+			}
+			got = append(got, member{fmt.Sprint(i), "", "done"})
+			elem++
+			return nil
+		})
+		var want []member
+		welem := 0
+		werr := ScanArray(data, func(v []byte) error {
+			i := fmt.Sprint(welem)
+			if err := ScanObject(v, func(k, v []byte) error {
+				want = append(want, member{i, string(k), string(v)})
+				return nil
+			}); err != nil {
+				return err
+			}
+			want = append(want, member{i, "", "done"})
+			welem++
+			return nil
+		})
+		if (err == nil) != (werr == nil) || err != nil && !errors.Is(err, ErrSyntax) {
+			t.Fatalf("ScanObjects(%q): error %v; ScanArray and ScanObject: %v", data, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("ScanObjects(%q) = %q; ScanArray and ScanObject: %q", data, got, want)
+		}
+	})
+}
+
 // BenchmarkScanPage reads the records of a 2000-record API page (the
-// loopback server's, 7 MB) with ScanObject/ScanArray, against
+// loopback server's, 7 MB) with ScanObject/ScanArray, with
+// ScanObject/ScanObjects (each byte once), against
 // encoding/json decoding the same page into Page.
 func BenchmarkScanPage(b *testing.B) {
 	page := benchPage(b)
@@ -233,6 +283,22 @@ func BenchmarkScanPage(b *testing.B) {
 				return ScanArray(v, func(e []byte) error {
 					return ScanObject(e, func(k, v []byte) error { n++; return nil })
 				})
+			})
+			if err != nil || n != 2000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("scan-objects", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			n := 0
+			err := ScanObject(page, func(k, v []byte) error {
+				if string(k) != "vulnerabilities" {
+					return nil
+				}
+				return ScanObjects(v, func(k, v []byte) error { n++; return nil }, func(int) error { return nil })
 			})
 			if err != nil || n != 2000 {
 				b.Fatal(n, err)
