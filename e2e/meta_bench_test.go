@@ -20,9 +20,9 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkMetaIngest -benchtime 1x ./e2e
 //
-// With V2E_BENCH_CPUPROFILE=<folder> local, meta and remote write CPU
-// profiles of their run there (<id>.pprof; see V2E_CPUPROFILE in their
-// commands).
+// With V2E_CPUPROFILE_DIR=<folder> in its environment (which the broker
+// passes on) every service writes a CPU profile of its run there
+// (<id>.pprof, service.ProfileDirEnv).
 func BenchmarkMetaIngest(b *testing.B) {
 	records := 300000
 	if v, err := strconv.Atoi(os.Getenv("V2E_BENCH_RECORDS")); err == nil && v > 0 {
@@ -83,11 +83,7 @@ func startBenchPlatform(b *testing.B, records int) *benchPlatform {
 	nvdArgs := []any{"-addr", fmt.Sprintf("127.0.0.1:%d", nvdPort), "-data", filepath.Join(repoRoot, "assets", "nvd", "nvdcve-2.0-2026.json"),
 		"-scale", strconv.Itoa(records), "-window", "1s", "-limit", "100000"}
 	proc := func(id string) map[string]any {
-		p := map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": false}
-		if dir := os.Getenv("V2E_BENCH_CPUPROFILE"); dir != "" && id != "access" {
-			p["env"] = map[string]any{"V2E_CPUPROFILE": filepath.Join(dir, id+".pprof")}
-		}
-		return p
+		return map[string]any{"id": id, "command": filepath.Join(binDir, id), "rpc": true, "restart": false}
 	}
 	cfg := DefaultConfig(b)
 	cfg["broker"] = map[string]any{"log_file": "logs/broker.log", "stop_timeout_seconds": 8, "processes": []any{

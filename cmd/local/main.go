@@ -31,22 +31,13 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 		}
 		return errors.Join(errs...)
 	}
-	stopProfile, err := startCPUProfile()
-	if err != nil {
-		return nil, err
-	}
-	if stopProfile != nil {
-		closers = append(closers, stopProfile)
-	}
 	for _, p := range []string{cfg.Local.CVEDBPath, cfg.Local.CWEDBPath, cfg.Local.CAPECDBPath, cfg.Local.AttackDBPath} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			closeAll()
 			return nil, err
 		}
 	}
 	cves, err := cvedb.Open(ctx, cfg.Local.CVEDBPath)
 	if err != nil {
-		closeAll()
 		return nil, err
 	}
 	closers = append(closers, cves.Close)

@@ -27,20 +27,13 @@ func main() {
 }
 
 func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() error, error) {
-	stopProfile, err := startCPUProfile()
-	if err != nil {
-		return nil, err
-	}
-	if stopProfile == nil {
-		stopProfile = func() error { return nil }
-	}
 	path := cfg.Meta.SessionDBPath
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, errors.Join(err, stopProfile())
+		return nil, err
 	}
 	store, err := bolt.Open(path, bolt.Options{Timeout: 10 * time.Second})
 	if err != nil {
-		return nil, errors.Join(err, stopProfile())
+		return nil, err
 	}
 	eng, err := meta.New(meta.Config{
 		Store:           store,
@@ -53,7 +46,7 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 	})
 	if err != nil {
 		store.Close()
-		return nil, errors.Join(err, stopProfile())
+		return nil, err
 	}
 	eng.Register(s)
 	// At SIGTERM stop the providers before the connection closes, so that
@@ -82,6 +75,6 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 	}()
 	return func() error {
 		<-started
-		return errors.Join(eng.Close(), store.Close(), stopProfile())
+		return errors.Join(eng.Close(), store.Close())
 	}, nil
 }

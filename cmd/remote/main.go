@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -20,20 +19,16 @@ func main() {
 }
 
 func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() error, error) {
-	stopProfile, err := startCPUProfile()
-	if err != nil {
-		return nil, err
-	}
 	rc := cfg.Remote
 	h := remote.Handlers{Views: nvd.Views{URL: rc.ViewFetchURL, HTTPClient: &http.Client{Timeout: 2 * time.Minute}}}
 	if rc.FeedDir != "" {
 		paths, err := nvd.FeedFiles(rc.FeedDir)
 		if err != nil {
-			return nil, errors.Join(err, stop(stopProfile))
+			return nil, err
 		}
 		feed, err := nvd.LoadFeeds(paths...)
 		if err != nil {
-			return nil, errors.Join(err, stop(stopProfile))
+			return nil, err
 		}
 		s.Logger().Info("answering from feed files", "dir", rc.FeedDir, "cves", feed.Len())
 		h.Source = feed
@@ -49,13 +44,5 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 		s.Logger().Info("NVD client", "url", rc.NVDBaseURL, "api_key", rc.NVDAPIKey != "", "window_seconds", rc.WindowSeconds)
 	}
 	h.Register(s)
-	return stopProfile, nil
-}
-
-// stop calls fn when there is one.
-func stop(fn func() error) error {
-	if fn == nil {
-		return nil
-	}
-	return fn()
+	return nil, nil
 }
