@@ -580,3 +580,22 @@ func TestMigrationRekeysCPE(t *testing.T) {
 		t.Fatalf("product index after migrating: %d, %v", idx, err)
 	}
 }
+
+// TestMigrationAddsKeyOrder takes a store back to schema version 4 (no
+// cve_key_order) and checks that migration 5 adds the index and that
+// searches of link-table filters, which sort on it, answer as before.
+func TestMigrationAddsKeyOrder(t *testing.T) {
+	queries := []cve.SearchQuery{
+		{Product: "windows_xp", Limit: 7},
+		{CWEID: "CWE-79", Sort: "-cvss", Limit: 5},
+		{Vendor: "microsoft", Sort: "last_modified", Limit: 1000},
+	}
+	s := checkMigration(t, realRecords(t)[:1200], queries, len(queries), func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DROP INDEX cve_key_order; PRAGMA user_version = 4`)
+		return err
+	})
+	var idx int
+	if err := s.db.Reader().QueryRowContext(context.Background(), `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_key_order'`).Scan(&idx); err != nil || idx != 1 {
+		t.Fatalf("cve_key_order after migrating: %d, %v", idx, err)
+	}
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // Migrations is the versioned schema of the CVE database, oldest first.
-var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3, migrate4}
+var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3, migrate4, migrate5}
 
 func migrate1(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
@@ -97,4 +97,17 @@ func migrate4(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// migrate5 adds cve_key_order, the sort values of every record by key: a
+// search whose filters are all link-table look-ups (product, vendor, CWE,
+// full text) and whose matches are too few to walk a sort index for finds
+// each match's sort value in this narrow index instead of in its table row,
+// sorts them there and reads only the page's rows. The matches of a
+// product like linux_kernel sit mostly among older records, so walking the
+// publication index from the newest read most of it before a page was full
+// (p99 28 ms on 300,000 stored); through this index it reads 3,648 entries.
+func migrate5(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS cve_key_order ON cve (key, published, last_modified, best_score)`)
+	return err
 }

@@ -29,7 +29,7 @@ const summaryColumns = `key, id, published, last_modified, status, description,
 //
 // The matches are counted first; the count picks the plan of the page
 // query. Few matches: SQLite finds them through the filters' indexes and
-// sorts them. Many: it walks the sort key's index and tests each row, which
+// sorts them (on cve_key_order when every filter is a link table). Many: it walks the sort key's index and tests each row, which
 // reaches limit hits after about limit*stored/matches rows. Unary "+" keeps
 // SQLite from using a filter's index in the second plan.
 func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult, error) {
@@ -60,7 +60,7 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	if res.Total, err = count(ctx, tx, fs, stored); err != nil || res.Total == 0 {
 		return res, err
 	}
-	scan := res.Total*res.Total*planWeight(fs, col) > (q.Limit+1)*stored
+	scan := res.Total*res.Total > (q.Limit+1)*stored
 	query, args := pageQuery(&q, fs, col, scan)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -86,19 +86,6 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 	return res, nil
 }
 
-// planWeight is how much more a match costs found through the filters
-// (a table seek and a sort) than a row walked on the sort index when every
-// filter is a link-table filter: that test needs only the index's key, while
-// a column filter needs the table row either way.
-func planWeight(fs []filter, col string) int {
-	for _, f := range fs {
-		if f.keys == "" && f.column != col {
-			return 1
-		}
-	}
-	return 8
-}
-
 // pageQuery builds the query of one page: the filters (in the plan's form),
 // the keyset condition after the cursor, the order and limit+1 rows (the
 // extra one says whether there is a next page).
@@ -121,6 +108,9 @@ func pageQuery(q *cve.SearchQuery, fs []filter, col string, scan bool) (string, 
 	if col == "key" {
 		order = " ORDER BY key " + dir
 	}
+	// Few matches, all from link tables: sort them on cve_key_order (their
+	// keys and sort values) and read the table rows of the page only.
+	covering := !scan && col != "key" && allLinks(fs)
 	if q.After != nil {
 		if col == "key" {
 			conds = append(conds, "key "+cmp+" ?")
@@ -130,7 +120,21 @@ func pageQuery(q *cve.SearchQuery, fs []filter, col string, scan bool) (string, 
 			args = append(args, cursorValue(col, q.After.Value), q.After.Key)
 		}
 	}
+	if covering {
+		page := "SELECT key FROM cve INDEXED BY cve_key_order" + whereClause(conds) + order + " LIMIT ?"
+		return "SELECT " + summaryColumns + " FROM cve WHERE key IN (" + page + ")" + order, append(args, q.Limit+1)
+	}
 	return "SELECT " + summaryColumns + " FROM cve" + whereClause(conds) + order + " LIMIT ?", append(args, q.Limit+1)
+}
+
+// allLinks says whether every filter is a link-table look-up.
+func allLinks(fs []filter) bool {
+	for _, f := range fs {
+		if f.keys == "" {
+			return false
+		}
+	}
+	return len(fs) > 0
 }
 
 // count returns how many records match. Filters that are all link-table
