@@ -2,6 +2,7 @@ package cvedb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -243,6 +244,10 @@ func newWriter(ctx context.Context, tx *sql.Tx) *writer {
 // flushFTS inserts the full-text rows of the records written so far.
 func (w *writer) flushFTS() error {
 	rows := slices.DeleteFunc(w.fts, func(r []any) bool { return r == nil })
+	// In rowid order: FTS5 starts a new segment whenever a rowid is lower
+	// than the one before (a batch out of id order cost ~40 µs a record in
+	// flushes and merges).
+	slices.SortFunc(rows, func(a, b []any) int { return cmp.Compare(a[0].(int64), b[0].(int64)) })
 	w.fts = nil
 	clear(w.pending)
 	return w.insertAll("INSERT INTO cve_fts", []string{"rowid", "text"}, rows)
@@ -380,6 +385,10 @@ func (w *writer) apply(ps []prepared) ([]cve.Outcome, error) {
 			order = append(order, &ps[i])
 		}
 	}
+	// In key order, so that rows land on neighbouring B-tree pages: out of
+	// order, nearly every row dirtied another page, each copied to the
+	// statement journal first (~45 µs a record with unsorted batches).
+	slices.SortFunc(order, func(a, b *prepared) int { return cmp.Compare(a.rec.Key, b.rec.Key) })
 	if err := w.insert(order); err != nil {
 		return nil, err
 	}
