@@ -339,14 +339,15 @@ func (j cveJob) save(ctx context.Context, p *provider, items []json.RawMessage) 
 // sortByID sorts a page's records by id in the store's key order
 // (cve.IDKey: year, then number), keeping the order of records with the
 // same id, and ids that are not valid last. NVD's pages are not in id
-// order, nor are the loopback NVD's scale pages; local's store writes a
-// batch in the order it gets it, and out of order each record lands on
-// another B-tree page of each table (each one copied to the statement
-// journal again), and every full-text row with a lower rowid than the one
-// before makes FTS5 flush its pending terms into a new segment: at 100,000
-// records a sorted batch cost local 132 CPU-µs per record instead of 226
-// (local.BenchmarkSaveCVEs). What a page stores, and the outcomes, do not
-// depend on the order; the page's checkpoints are queued in that order.
+// order, nor are the loopback NVD's scale pages. Written out of order each
+// record lands on another B-tree page of each table (each one copied to the
+// statement journal again), and every full-text row with a lower rowid than
+// the one before makes FTS5 flush its pending terms into a new segment: at
+// 100,000 records a sorted batch cost local 132 CPU-µs per record instead of
+// 226 (local.BenchmarkSaveCVEs). The store now sorts each batch itself too;
+// sorting here keeps the order of the page's checkpoints the order in which
+// its records are stored. What a page stores, and the outcomes, do not
+// depend on the order.
 func sortByID(items []json.RawMessage) {
 	keys := make([]int64, len(items))
 	for i, it := range items {
