@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -151,7 +150,7 @@ func count(ctx context.Context, tx *sql.Tx, fs []filter, stored int) (int, error
 		args = append(args, f.args...)
 	}
 	query := "SELECT count(*) FROM cve" + whereClause(conds)
-	if !slices.Contains(links, "") {
+	if allLinks(fs) {
 		query = "SELECT count(*) FROM (" + strings.Join(links, " INTERSECT ") + ")"
 	}
 	var n int
