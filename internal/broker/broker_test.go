@@ -89,10 +89,9 @@ func runChild(mode string) int {
 	registerPinger(s)
 	if mode == "garbage" {
 		go func() {
-			out := os.NewFile(4, "out")
 			for i := 0; i < 50; i++ {
-				fmt.Fprintf(out, "this is not json %d\n{\"type\":\"bogus\",\"id\":\"x\"}\n{\"type\":\"request\"\n", i)
-				fmt.Fprintf(out, "%s\n", strings.Repeat("x", 5000)) // over the test's 4 KiB limit
+				writeAll(4, fmt.Appendf(nil, "this is not json %d\n{\"type\":\"bogus\",\"id\":\"x\"}\n{\"type\":\"request\"\n", i))
+				writeAll(4, []byte(strings.Repeat("x", 5000)+"\n")) // over the test's 4 KiB limit
 				time.Sleep(time.Millisecond)
 			}
 		}()
@@ -102,6 +101,26 @@ func runChild(mode string) int {
 		return 1
 	}
 	return 0
+}
+
+// writeAll writes p to fd whole, waiting while the pipe is full. The
+// service sets its output descriptor non-blocking when it starts, possibly
+// after an os.File here was opened on it as a blocking one: that File's
+// writes then failed with EAGAIN when the broker lagged, and the garbage
+// lines were lost or cut (TestGarbageFromOneChildDisturbsNoOne saw 31 of
+// its 50 oversize lines once).
+func writeAll(fd int, p []byte) {
+	for len(p) > 0 {
+		n, err := syscall.Write(fd, p)
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EINTR:
+			time.Sleep(100 * time.Microsecond)
+		case err != nil:
+			return
+		default:
+			p = p[n:]
+		}
+	}
 }
 
 type harness struct {
