@@ -28,11 +28,16 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.Imp
 	now := s.Now().UTC().Format(time.RFC3339)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
 		res = attack.ImportResult{}
-		// A whole import is ~40 MB of pages: with the default 2 MB page cache
-		// SQLite spills them to the WAL mid-transaction and reads them back;
-		// and each INSERT keeps a statement journal, a temporary file unless
-		// temp_store is memory. Both settings stay on the writer connection.
-		for _, pragma := range []string{`PRAGMA cache_size = -131072`, `PRAGMA temp_store = MEMORY`} {
+		// A whole import writes ~20 MB of pages (~5,000). A page cache that
+		// holds them all (128 MB was tried) costs more than the spills it
+		// saves: each cached page is a fresh 8 KiB allocation of SQLite's
+		// allocator (two page faults) and closing the connection hands them
+		// back with an madvise per 64 KiB, system calls that are dear on a
+		// VM. 4 MiB (1,024 pages) keeps the indexes' pages while the table
+		// rows, written in order, spill to the WAL once. Each INSERT may keep
+		// a statement journal, a temporary file unless temp_store is memory.
+		// Both settings stay on the writer connection.
+		for _, pragma := range []string{`PRAGMA cache_size = -4096`, `PRAGMA temp_store = MEMORY`} {
 			if _, err := tx.ExecContext(ctx, pragma); err != nil {
 				return fmt.Errorf("attackdb: import: %s: %w", pragma, err)
 			}
@@ -66,6 +71,9 @@ func importCatalog(ctx context.Context, tx *sql.Tx, c *attack.Catalog, now strin
 		return d, err
 	}
 	w := &writer{ctx: ctx, tx: tx, domain: c.Domain, version: c.Version, gen: gen}
+	if err := w.had(); err != nil {
+		return d, err
+	}
 	if err := w.objects(c); err != nil {
 		return d, err
 	}
@@ -91,6 +99,26 @@ type writer struct {
 	version string
 	gen     int64
 	batch   *batch
+	// hadObjects and hadRelationships tell whether the domain had rows
+	// before this import. When it had none there is nothing to update or
+	// mark removed: relationships are then plain INSERTs (an upsert's
+	// DO UPDATE may abort, so SQLite keeps a statement journal of every
+	// page each multi-row statement changes), and markRemoved skips its
+	// scans.
+	hadObjects, hadRelationships bool
+}
+
+func (w *writer) had() error {
+	for _, q := range []struct {
+		dst   *bool
+		table string
+	}{{&w.hadObjects, "objects"}, {&w.hadRelationships, "relationships"}} {
+		err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM `+q.table+` WHERE domain = ?)`, w.domain).Scan(q.dst)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *writer) objects(c *attack.Catalog) error {
@@ -171,14 +199,19 @@ func (w *writer) tactics(techs []attack.Technique) error {
 }
 
 func (w *writer) relationships(rels []attack.Relationship) error {
-	b := newBatch(w.ctx, w.tx, `INSERT INTO relationships
+	// OR FAIL: an error rolls the whole import back, so a failing statement
+	// need not undo its own rows first (that undo is the statement journal).
+	head, tail := `INSERT OR FAIL INTO relationships
 		(domain, stix_id, type, source_id, source_ref, source_type, source_name, target_id, target_ref,
-		 target_type, target_name, description, created, modified, present, added_in, removed_in, gen)`,
-		`ON CONFLICT (domain, stix_id) DO UPDATE SET type = excluded.type, source_id = excluded.source_id,
+		 target_type, target_name, description, created, modified, present, added_in, removed_in, gen)`, ""
+	if w.hadRelationships {
+		tail = `ON CONFLICT (domain, stix_id) DO UPDATE SET type = excluded.type, source_id = excluded.source_id,
 			source_ref = excluded.source_ref, source_type = excluded.source_type, source_name = excluded.source_name,
 			target_id = excluded.target_id, target_ref = excluded.target_ref, target_type = excluded.target_type,
 			target_name = excluded.target_name, description = excluded.description, created = excluded.created,
-			modified = excluded.modified, present = 1, removed_in = '', gen = excluded.gen`, 18)
+			modified = excluded.modified, present = 1, removed_in = '', gen = excluded.gen`
+	}
+	b := newBatch(w.ctx, w.tx, head, tail, 18)
 	for _, r := range rels {
 		err := b.add(w.domain, r.STIXID, r.Type, r.SourceID, r.SourceRef, r.SourceType, r.SourceName,
 			r.TargetID, r.TargetRef, r.TargetType, r.TargetName, r.Description, r.Created, r.Modified, 1, w.version, "", w.gen)
@@ -204,6 +237,9 @@ func (w *writer) markRemoved() (attack.Counts, error) {
 		{attack.KindSoftware, &n.Software}, {attack.KindGroup, &n.Groups}, {attack.KindCampaign, &n.Campaigns},
 		{attack.KindAsset, &n.Assets},
 	} {
+		if !w.hadObjects {
+			break
+		}
 		r, err := w.tx.ExecContext(w.ctx, `UPDATE objects SET present = 0, removed_in = ?
 			WHERE domain = ? AND kind = ? AND present = 1 AND gen <> ?`, w.version, w.domain, k.kind, w.gen)
 		if err != nil {
@@ -211,6 +247,9 @@ func (w *writer) markRemoved() (attack.Counts, error) {
 		}
 		c, _ := r.RowsAffected()
 		*k.dst = int(c)
+	}
+	if !w.hadRelationships {
+		return n, nil
 	}
 	r, err := w.tx.ExecContext(w.ctx, `UPDATE relationships SET present = 0, removed_in = ?
 		WHERE domain = ? AND present = 1 AND gen <> ?`, w.version, w.domain, w.gen)
