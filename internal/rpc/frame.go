@@ -143,6 +143,9 @@ type Writer struct {
 
 const maxPending = 4 << 20
 
+// maxKept is the largest buffer a Writer keeps for its next write.
+const maxKept = maxPending * 2
+
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer {
 	wr := &Writer{w: w}
@@ -256,8 +259,13 @@ func (w *Writer) flushLocked() error {
 		w.mu.Unlock()
 		_, err := w.w.Write(b)
 		w.mu.Lock()
-		if cap(b) <= maxPending*2 {
+		// w.buf took the spare's array: the spare becomes the array just
+		// written, or nothing (never the array w.buf now uses, which the
+		// next round would hand out while still being written).
+		if cap(b) <= maxKept {
 			w.spare = b[:0]
+		} else {
+			w.spare = nil
 		}
 		if err != nil {
 			w.err = err
