@@ -116,11 +116,13 @@ var relationshipHeaders = []string{
 	"target ID", "target ref", "target type", "STIX ID",
 }
 
-// relationships reads the relationships sheet. It runs on its own
-// goroutine and touches only l.cat.Relationships.
-func (l *loader) relationships() error {
+// relationships reads the relationships sheet and sends its rows on out in
+// batches of relBatch. It runs on its own goroutine and touches no field of
+// l.cat (load fills Relationships from the batches).
+func (l *loader) relationships(out chan<- []attack.Relationship) error {
 	ids := map[string]int{}
-	return readSheet(l.f, l.file, "relationships", relationshipHeaders, func(r *row) error {
+	batch := make([]attack.Relationship, 0, relBatch)
+	err := readSheet(l.f, l.file, "relationships", relationshipHeaders, func(r *row) error {
 		rel := attack.Relationship{ // Domain is set by load once the techniques fixed it
 			SourceID: r.get("source ID"), SourceName: r.get("source name"),
 			TargetID: r.get("target ID"), TargetName: r.get("target name"), Description: r.get("mapping description"),
@@ -147,7 +149,14 @@ func (l *loader) relationships() error {
 		if rel.Modified, err = r.date("last modified"); err != nil {
 			return err
 		}
-		l.cat.Relationships = append(l.cat.Relationships, rel)
+		if batch = append(batch, rel); len(batch) == relBatch {
+			out <- batch
+			batch = make([]attack.Relationship, 0, relBatch)
+		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		out <- batch
+	}
+	return err
 }
