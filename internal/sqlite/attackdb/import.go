@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/v2e/v2e/internal/attack"
@@ -14,20 +16,50 @@ import (
 // stored or, on error, none is and the previous data stays as it was.
 // Two catalogs of the same domain in one call are refused.
 func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.ImportResult, error) {
-	var res attack.ImportResult
 	seen := map[attack.Domain]bool{}
 	for _, c := range cats {
-		if _, err := attack.ParseDomain(string(c.Domain)); err != nil || c.Domain == "" {
-			return res, fmt.Errorf("%w: catalog %s has domain %q", attack.ErrInvalidArgument, c.Source, c.Domain)
+		if err := checkDomain(c, seen); err != nil {
+			return attack.ImportResult{}, err
 		}
-		if seen[c.Domain] {
-			return res, fmt.Errorf("%w: two catalogs of domain %s in one import (%s)", attack.ErrInvalidArgument, c.Domain, c.Source)
-		}
-		seen[c.Domain] = true
 	}
+	return s.ImportStream(ctx, func(st *Stream) error {
+		for i, c := range cats {
+			if err := st.Objects(i, c); err != nil {
+				return err
+			}
+			if err := st.Relationships(i, c.Relationships); err != nil {
+				return err
+			}
+			if err := st.Done(i, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func checkDomain(c *attack.Catalog, seen map[attack.Domain]bool) error {
+	if _, err := attack.ParseDomain(string(c.Domain)); err != nil || c.Domain == "" {
+		return fmt.Errorf("%w: catalog %s has domain %q", attack.ErrInvalidArgument, c.Source, c.Domain)
+	}
+	if seen[c.Domain] {
+		return fmt.Errorf("%w: two catalogs of domain %s in one import (%s)", attack.ErrInvalidArgument, c.Domain, c.Source)
+	}
+	seen[c.Domain] = true
+	return nil
+}
+
+// ImportStream is Import fed while the catalogs load: load runs inside the
+// import's transaction and hands the catalogs to the Stream piece by piece
+// (xlsx.LoadPathTo does, a Stream is an xlsx.Sink), so that SQLite writes
+// one workbook's objects and relationships while the loader still reads
+// the rest. An error of load (returned as is) or of the Stream rolls the
+// whole import back. The result lists the domains in catalog order (the
+// i of the Stream's methods).
+func (s *Store) ImportStream(ctx context.Context, load func(*Stream) error) (attack.ImportResult, error) {
+	var res attack.ImportResult
 	now := s.Now().UTC().Format(time.RFC3339)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		res = attack.ImportResult{}
 		// A whole import writes ~20 MB of pages (~5,000). A page cache that
 		// holds them all (128 MB was tried) costs more than the spills it
 		// saves: each cached page is a fresh 8 KiB allocation of SQLite's
@@ -42,11 +74,18 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.Imp
 				return fmt.Errorf("attackdb: import: %s: %w", pragma, err)
 			}
 		}
-		for _, c := range cats {
-			d, err := importCatalog(ctx, tx, c, now)
-			if err != nil {
-				return fmt.Errorf("attackdb: import %s: %w", c.Source, err)
-			}
+		st := &Stream{ctx: ctx, tx: tx, now: now, seen: map[attack.Domain]bool{},
+			open: map[int]*writer{}, done: map[int]attack.DomainImport{}}
+		if err := load(st); err != nil {
+			return err
+		}
+		if len(st.open) > 0 {
+			return fmt.Errorf("attackdb: import: %d catalogs begun and not done", len(st.open))
+		}
+		idx := slices.Sorted(maps.Keys(st.done))
+		res = attack.ImportResult{}
+		for _, i := range idx {
+			d := st.done[i]
 			res.Count += d.Counts.Objects()
 			res.Domains = append(res.Domains, d)
 		}
@@ -58,37 +97,107 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.Imp
 	return res, nil
 }
 
-func importCatalog(ctx context.Context, tx *sql.Tx, c *attack.Catalog, now string) (attack.DomainImport, error) {
-	d := attack.DomainImport{Domain: c.Domain, Version: c.Version, Source: c.Source, ImportDate: now, Counts: c.Counts()}
-	counts, _ := json.Marshal(d.Counts)
-	r, err := tx.ExecContext(ctx, `INSERT INTO imports(domain, version, source, imported_at, counts, removed)
-		VALUES (?, ?, ?, ?, ?, '{}')`, c.Domain, c.Version, c.Source, now, counts)
+// Stream writes catalogs into an import's transaction; see ImportStream.
+// Catalog i gets Objects (its relationships, if any, are not written),
+// then Relationships any number of times, then Done. Different catalogs
+// may interleave. A Stream is not safe for concurrent use.
+type Stream struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	now  string
+	seen map[attack.Domain]bool
+	open map[int]*writer
+	done map[int]attack.DomainImport
+}
+
+// Objects begins catalog i: it records the import and writes every object
+// and the technique → tactic rows.
+func (st *Stream) Objects(i int, c *attack.Catalog) error {
+	if _, ok := st.open[i]; ok {
+		return fmt.Errorf("attackdb: import %s: catalog %d begun twice", c.Source, i)
+	}
+	if _, ok := st.done[i]; ok {
+		return fmt.Errorf("attackdb: import %s: catalog %d begun twice", c.Source, i)
+	}
+	if err := checkDomain(c, st.seen); err != nil {
+		return err
+	}
+	w, err := st.begin(c)
 	if err != nil {
-		return d, err
+		return fmt.Errorf("attackdb: import %s: %w", c.Source, err)
+	}
+	st.open[i] = w
+	return nil
+}
+
+func (st *Stream) begin(c *attack.Catalog) (*writer, error) {
+	r, err := st.tx.ExecContext(st.ctx, `INSERT INTO imports(domain, version, source, imported_at, counts, removed)
+		VALUES (?, ?, ?, ?, '{}', '{}')`, c.Domain, c.Version, c.Source, st.now)
+	if err != nil {
+		return nil, err
 	}
 	gen, err := r.LastInsertId()
 	if err != nil {
-		return d, err
+		return nil, err
 	}
-	w := &writer{ctx: ctx, tx: tx, domain: c.Domain, version: c.Version, gen: gen}
+	w := &writer{ctx: st.ctx, tx: st.tx, domain: c.Domain, version: c.Version, source: c.Source, gen: gen}
 	if err := w.had(); err != nil {
-		return d, err
+		return nil, err
 	}
 	if err := w.objects(c); err != nil {
-		return d, err
+		return nil, err
 	}
 	if err := w.tactics(c.Techniques); err != nil {
-		return d, err
+		return nil, err
 	}
-	if err := w.relationships(c.Relationships); err != nil {
-		return d, err
+	w.beginRelationships()
+	return w, nil
+}
+
+// Relationships writes more relationships of catalog i.
+func (st *Stream) Relationships(i int, rels []attack.Relationship) error {
+	w, ok := st.open[i]
+	if !ok {
+		return fmt.Errorf("attackdb: import: relationships of catalog %d, which is not begun or already done", i)
 	}
+	if err := w.relationships(rels); err != nil {
+		return fmt.Errorf("attackdb: import %s: %w", w.source, err)
+	}
+	return nil
+}
+
+// Done ends catalog i (c is the whole catalog): it marks what the domain
+// had before and the catalog lacks as removed and completes the import's
+// record.
+func (st *Stream) Done(i int, c *attack.Catalog) error {
+	w, ok := st.open[i]
+	if !ok {
+		return fmt.Errorf("attackdb: import %s: catalog %d is not begun or already done", c.Source, i)
+	}
+	if c.Domain != w.domain {
+		return fmt.Errorf("attackdb: import %s: catalog %d ends with domain %s, began with %s", c.Source, i, c.Domain, w.domain)
+	}
+	d := attack.DomainImport{Domain: c.Domain, Version: c.Version, Source: c.Source, ImportDate: st.now, Counts: c.Counts()}
+	if err := w.end(&d); err != nil {
+		return fmt.Errorf("attackdb: import %s: %w", c.Source, err)
+	}
+	delete(st.open, i)
+	st.done[i] = d
+	return nil
+}
+
+func (w *writer) end(d *attack.DomainImport) error {
+	if err := w.rels.close(); err != nil {
+		return fmt.Errorf("relationships (the last %d): %w", batchRows, err)
+	}
+	var err error
 	if d.Removed, err = w.markRemoved(); err != nil {
-		return d, err
+		return err
 	}
+	counts, _ := json.Marshal(d.Counts)
 	removed, _ := json.Marshal(d.Removed)
-	_, err = tx.ExecContext(ctx, `UPDATE imports SET removed = ? WHERE gen = ?`, removed, gen)
-	return d, err
+	_, err = w.tx.ExecContext(w.ctx, `UPDATE imports SET counts = ?, removed = ? WHERE gen = ?`, counts, removed, w.gen)
+	return err
 }
 
 // writer upserts one catalog's rows under one import generation.
@@ -97,8 +206,10 @@ type writer struct {
 	tx      *sql.Tx
 	domain  attack.Domain
 	version string
+	source  string
 	gen     int64
-	batch   *batch
+	batch   *batch // objects
+	rels    *batch
 	// hadObjects and hadRelationships tell whether the domain had rows
 	// before this import. When it had none there is nothing to update or
 	// mark removed: relationships are then plain INSERTs (an upsert's
@@ -198,7 +309,7 @@ func (w *writer) tactics(techs []attack.Technique) error {
 	return b.close()
 }
 
-func (w *writer) relationships(rels []attack.Relationship) error {
+func (w *writer) beginRelationships() {
 	// OR FAIL: an error rolls the whole import back, so a failing statement
 	// need not undo its own rows first (that undo is the statement journal).
 	head, tail := `INSERT OR FAIL INTO relationships
@@ -211,17 +322,17 @@ func (w *writer) relationships(rels []attack.Relationship) error {
 			target_name = excluded.target_name, description = excluded.description, created = excluded.created,
 			modified = excluded.modified, present = 1, removed_in = '', gen = excluded.gen`
 	}
-	b := newBatch(w.ctx, w.tx, head, tail, 18)
+	w.rels = newBatch(w.ctx, w.tx, head, tail, 18)
+}
+
+func (w *writer) relationships(rels []attack.Relationship) error {
 	for _, r := range rels {
-		err := b.add(w.domain, r.STIXID, r.Type, r.SourceID, r.SourceRef, r.SourceType, r.SourceName,
+		err := w.rels.add(w.domain, r.STIXID, r.Type, r.SourceID, r.SourceRef, r.SourceType, r.SourceName,
 			r.TargetID, r.TargetRef, r.TargetType, r.TargetName, r.Description, r.Created, r.Modified, 1, w.version, "", w.gen)
 		if err != nil {
-			b.close()
+			w.rels.close()
 			return fmt.Errorf("relationship %s (or one of the %d before it): %w", r.STIXID, batchRows-1, err)
 		}
-	}
-	if err := b.close(); err != nil {
-		return fmt.Errorf("relationships (the last %d): %w", batchRows, err)
 	}
 	return nil
 }
