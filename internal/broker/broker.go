@@ -415,13 +415,7 @@ func (b *Broker) forward(t *proc, m *rpc.Message) error { return b.forwardVia(ni
 // unchanged), else m encoded. With a flusher the line is buffered and
 // written when the flusher flushes.
 func (b *Broker) forwardVia(fl *flusher, t *proc, m *rpc.Message, line []byte) error {
-	buf := rpc.GetBuffer()
-	if line != nil {
-		*buf = append(append(*buf, line...), '\n')
-	} else {
-		*buf = rpc.Append(*buf, m)
-	}
-	return t.send(buf, fl)
+	return t.send(m, line, fl)
 }
 
 // replyError sends an error answering req to p, from the broker.

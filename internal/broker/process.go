@@ -102,13 +102,15 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// send writes an encoded line to the child (or buffers it in fl) and
-// recycles the buffer.
-func (p *proc) send(line *[]byte, fl *flusher) error {
+// send writes m to the child, or buffers it in fl: line, m's encoding as
+// it arrived (without its newline), when not nil, else m encoded. The line
+// is copied once, into the child's writer, whatever its size (a page of
+// CVEs is megabytes, and new memory for a copy costs a fault per 4 KiB
+// page on a virtual machine).
+func (p *proc) send(m *rpc.Message, line []byte, fl *flusher) error {
 	p.mu.Lock()
 	out := p.out
 	p.mu.Unlock()
-	defer rpc.PutBuffer(line)
 	if out == nil {
 		return fmt.Errorf("%w: %s", ErrNotRunning, p.cfg.ID)
 	}
@@ -121,14 +123,21 @@ func (p *proc) send(line *[]byte, fl *flusher) error {
 	if g := p.b.m.group; g != nil {
 		// The optimizer: a bounded queue per destination, delivered in order
 		// by its own goroutine; a full queue waits, drops or rejects.
+		buf := rpc.GetBuffer()
+		if line != nil {
+			*buf = append(append(*buf, line...), '\n')
+		} else {
+			*buf = rpc.Append(*buf, m)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), seconds(p.b.cfg.Broker.RequestTimeoutSeconds))
-		err = g.Offer(ctx, p.cfg.ID, *line)
+		err = g.Offer(ctx, p.cfg.ID, *buf)
 		cancel()
-	} else if fl != nil {
-		err = out.w.Buffer(*line)
-		fl.add(out)
+		rpc.PutBuffer(buf)
 	} else {
-		err = out.w.WriteLine(*line)
+		err = out.w.Forward(m, line, fl != nil)
+		if fl != nil {
+			fl.add(out)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("process %q: %w", p.cfg.ID, err)

@@ -164,6 +164,7 @@ func (w *Writer) Write(m *Message) error {
 		w.mu.Unlock()
 		return err
 	}
+	w.reserve(encodedSize(m))
 	w.buf = Append(w.buf, m)
 	return w.sendLocked()
 }
@@ -200,15 +201,54 @@ func (w *Writer) sendLocked() error {
 	return w.flushLocked()
 }
 
+// Forward adds one message, raw (its encoding as it arrived, without the
+// newline) when not nil or else m encoded, straight into the buffer the
+// next write(2) sends: a router passes a line on with one copy and no
+// buffer of its own. With buffered it waits for Flush as Buffer does;
+// otherwise it is written as WriteLine writes.
+func (w *Writer) Forward(m *Message, raw []byte, buffered bool) error {
+	w.mu.Lock()
+	if err := w.waitLocked(); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if raw != nil {
+		w.reserve(len(raw) + 1)
+		w.buf = append(append(w.buf, raw...), '\n')
+	} else {
+		w.reserve(encodedSize(m))
+		w.buf = Append(w.buf, m)
+	}
+	if buffered {
+		return w.bufferedLocked()
+	}
+	return w.sendLocked()
+}
+
+// encodedSize is about the length of m's encoding, for reserve.
+func encodedSize(m *Message) int {
+	return len(m.Payload) + len(m.ID) + len(m.Error) + len(m.Code) + len(m.Source) + len(m.Target) + len(m.CorrelationID) + 128
+}
+
 // Buffer adds a line without writing it yet, unless 64 KiB are waiting;
 // Flush writes what is buffered. A reader that routes a burst of lines
 // buffers each and flushes once when its input has no more, so a burst costs
 // one system call per destination.
 func (w *Writer) Buffer(line []byte) error {
 	w.mu.Lock()
-	if err := w.appendLocked(line); err != nil || w.flushing || len(w.buf) < 64<<10 {
+	if err := w.appendLocked(line); err != nil {
 		w.mu.Unlock()
 		return err
+	}
+	return w.bufferedLocked()
+}
+
+// bufferedLocked writes what is buffered once 64 KiB wait and nobody is
+// writing, and unlocks.
+func (w *Writer) bufferedLocked() error {
+	if w.flushing || len(w.buf) < 64<<10 {
+		w.mu.Unlock()
+		return nil
 	}
 	return w.flushLocked()
 }
@@ -236,8 +276,25 @@ func (w *Writer) appendLocked(line []byte) error {
 	if err := w.waitLocked(); err != nil {
 		return err
 	}
+	w.reserve(len(line))
 	w.buf = append(w.buf, line...)
 	return nil
+}
+
+// reserve makes room for n more bytes. A buffer that has to grow gets a
+// quarter more than it needs, so that the next message of about the same
+// size (the pages of a CVE sync differ by a few per cent) fits in it rather
+// than in a new one: a new buffer of megabytes is memory the process has
+// not touched yet, and on a virtual machine every page of it costs a fault
+// (docs/architecture.md, "Pages of CVEs on the wire").
+func (w *Writer) reserve(n int) {
+	if cap(w.buf)-len(w.buf) >= n {
+		return
+	}
+	size := len(w.buf) + n
+	nb := make([]byte, len(w.buf), size+size/4)
+	copy(nb, w.buf)
+	w.buf = nb
 }
 
 // waitLocked waits while more than maxPending bytes wait for a write in

@@ -88,3 +88,31 @@ func TestWriterBigLineThenConcurrentLines(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterForward: a line passed on as it arrived gets its newline, a
+// message without one is encoded; buffered lines wait for Flush.
+func TestWriterForward(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	raw := []byte(`{"type":"event","id":"x","source":"a"}`)
+	if err := w.Forward(nil, raw, true); err != nil {
+		t.Fatal(err)
+	}
+	m := &Message{Type: TypeResponse, ID: "RPCy", Payload: []byte(`{"ok":true}`), Target: "b", CorrelationID: "c1"}
+	if err := w.Forward(m, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("buffered lines were written before Flush: %q", out.String())
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Forward(nil, raw, false); err != nil {
+		t.Fatal(err)
+	}
+	want := string(raw) + "\n" + string(Append(nil, m)) + string(raw) + "\n"
+	if out.String() != want {
+		t.Fatalf("got %q\nwant %q", out.String(), want)
+	}
+}
