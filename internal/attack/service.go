@@ -91,6 +91,11 @@ type Metadata struct {
 // ErrNotFound or ErrInvalidArgument where those apply.
 type Service interface {
 	Import(ctx context.Context, cats ...*Catalog) (ImportResult, error)
+	// ImportStream is Import fed while the catalogs load: load runs inside
+	// the import and hands the catalogs to the Sink piece by piece (as
+	// xlsx.LoadPathTo does); an error of load, returned as is, or of the
+	// Sink stores nothing.
+	ImportStream(ctx context.Context, load func(Sink) error) (ImportResult, error)
 	Metadata(ctx context.Context) (Metadata, error)
 	Counts(ctx context.Context, domain string) (Counts, error)
 
@@ -114,4 +119,16 @@ type Service interface {
 	TechniquesOf(ctx context.Context, id, domain string) ([]Link, error)
 	TechniqueLinks(ctx context.Context, id, domain string) (TechniqueLinks, error)
 	Matrix(ctx context.Context, domain string) ([]MatrixColumn, error)
+}
+
+// Sink receives catalogs while they load. Catalog i (in the loader's order)
+// gets Objects first, with everything but its relationships
+// (Relationships is empty); then Relationships any number of times, with
+// the next of them (the sink may keep the slice); then Done, with the whole
+// catalog. The calls of different catalogs may interleave; they are made
+// one at a time.
+type Sink interface {
+	Objects(i int, c *Catalog) error
+	Relationships(i int, rels []Relationship) error
+	Done(i int, c *Catalog) error
 }

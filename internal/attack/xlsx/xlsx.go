@@ -14,12 +14,14 @@ package xlsx
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -334,19 +336,11 @@ func LoadPath(path string) ([]*attack.Catalog, error) {
 }
 
 // Sink receives the workbooks of LoadPathTo while they load, so that they
-// can be stored while the rest is still read. Its methods are called one
-// at a time, from the goroutine that called LoadPathTo. Workbook i (in
-// file-name order) gets Objects first, with its catalog read but for the
-// relationships (Relationships is empty); then Relationships any number of
-// times, with the next rows of its relationships sheet (the sink may keep
-// the slice, the loader no longer changes it); then Done, with the whole
-// catalog. The calls of different workbooks interleave. After a workbook
-// fails or a method returns an error, the sink gets no more calls.
-type Sink interface {
-	Objects(i int, c *attack.Catalog) error
-	Relationships(i int, rels []attack.Relationship) error
-	Done(i int, c *attack.Catalog) error
-}
+// can be stored while the rest is still read (attack.Sink describes the
+// order of the calls; i is the workbook's place in file-name order). Its
+// methods are called from the goroutine that called LoadPathTo. After a
+// workbook fails or a method returns an error, the sink gets no more calls.
+type Sink = attack.Sink
 
 // LoadPathTo is LoadPath handing each workbook to sink while it loads
 // (sink may be nil). It returns the first error of a workbook in file-name
@@ -403,24 +397,40 @@ func loadAll(files []string, sink Sink) ([]*attack.Catalog, error) {
 	if sink != nil {
 		ch = make(chan event, 64)
 	}
+	// The largest workbook starts first: enterprise is most of the work,
+	// and its shared strings and relationships sheet are each read by one
+	// goroutine, so it alone fixes how long the whole takes; the others
+	// load beside it. A dispatching goroutine starts the loads, so that
+	// this one is free to pass events on to the sink.
+	order := make([]int, len(files))
+	size := make([]int64, len(files))
+	for i, file := range files {
+		order[i] = i
+		if st, err := os.Stat(file); err == nil {
+			size[i] = st.Size()
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size[b], size[a]) })
 	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
-	for i, file := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	wg.Add(len(files))
+	go func() {
+		for _, i := range order {
 			sem <- struct{}{}
-			defer func() { <-sem }()
-			var out *events
-			if ch != nil {
-				out = &events{i: i, ch: ch}
-			}
-			cats[i], errs[i] = loadFile(file, out)
-			if out != nil {
-				out.send(event{kind: doneEvent, cat: cats[i], err: errs[i]})
-			}
-		}()
-	}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var out *events
+				if ch != nil {
+					out = &events{i: i, ch: ch}
+				}
+				cats[i], errs[i] = loadFile(files[i], out)
+				if out != nil {
+					out.send(event{kind: doneEvent, cat: cats[i], err: errs[i]})
+				}
+			}()
+		}
+	}()
 	var sinkErr error
 	if ch != nil {
 		go func() {

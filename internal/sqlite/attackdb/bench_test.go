@@ -65,7 +65,7 @@ func BenchmarkLoadAndImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, err = s.ImportStream(context.Background(), func(st *Stream) error {
+		_, err = s.ImportStream(context.Background(), func(st attack.Sink) error {
 			_, err := xlsx.LoadPathTo(assetsDir, st)
 			return err
 		})

@@ -22,7 +22,7 @@ func (s *Store) Import(ctx context.Context, cats ...*attack.Catalog) (attack.Imp
 			return attack.ImportResult{}, err
 		}
 	}
-	return s.ImportStream(ctx, func(st *Stream) error {
+	return s.ImportStream(ctx, func(st attack.Sink) error {
 		for i, c := range cats {
 			if err := st.Objects(i, c); err != nil {
 				return err
@@ -50,13 +50,13 @@ func checkDomain(c *attack.Catalog, seen map[attack.Domain]bool) error {
 }
 
 // ImportStream is Import fed while the catalogs load: load runs inside the
-// import's transaction and hands the catalogs to the Stream piece by piece
-// (xlsx.LoadPathTo does, a Stream is an xlsx.Sink), so that SQLite writes
-// one workbook's objects and relationships while the loader still reads
-// the rest. An error of load (returned as is) or of the Stream rolls the
-// whole import back. The result lists the domains in catalog order (the
-// i of the Stream's methods).
-func (s *Store) ImportStream(ctx context.Context, load func(*Stream) error) (attack.ImportResult, error) {
+// import's transaction and hands the catalogs to the Sink (a *Stream)
+// piece by piece, as xlsx.LoadPathTo does, so that SQLite writes one
+// workbook's objects and relationships while the loader still reads the
+// rest. An error of load (returned as is) or of the Stream rolls the whole
+// import back. The result lists the domains in catalog order (the i of the
+// Sink's methods).
+func (s *Store) ImportStream(ctx context.Context, load func(attack.Sink) error) (attack.ImportResult, error) {
 	var res attack.ImportResult
 	now := s.Now().UTC().Format(time.RFC3339)
 	err := s.db.Write(ctx, func(tx *sql.Tx) error {
@@ -97,10 +97,10 @@ func (s *Store) ImportStream(ctx context.Context, load func(*Stream) error) (att
 	return res, nil
 }
 
-// Stream writes catalogs into an import's transaction; see ImportStream.
-// Catalog i gets Objects (its relationships, if any, are not written),
-// then Relationships any number of times, then Done. Different catalogs
-// may interleave. A Stream is not safe for concurrent use.
+// Stream, the attack.Sink of ImportStream, writes catalogs into the
+// import's transaction. Objects does not write the catalog's relationships
+// (Import passes whole catalogs): Relationships does. A Stream is not safe
+// for concurrent use.
 type Stream struct {
 	ctx  context.Context
 	tx   *sql.Tx

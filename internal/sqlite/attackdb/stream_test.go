@@ -30,7 +30,7 @@ func TestImportStream(t *testing.T) {
 	}
 	s := open(t)
 	s.Now = day
-	res, err := s.ImportStream(ctx, func(st *Stream) error {
+	res, err := s.ImportStream(ctx, func(st attack.Sink) error {
 		_, err := xlsx.LoadPathTo(assetsDir, st)
 		return err
 	})
@@ -75,7 +75,7 @@ func TestImportStream(t *testing.T) {
 		}
 		before := dump(t, s, `SELECT gen, domain, version FROM imports ORDER BY gen`)
 		s.Now = func() time.Time { return day().Add(time.Hour) }
-		_, err := s.ImportStream(ctx, func(st *Stream) error {
+		_, err := s.ImportStream(ctx, func(st attack.Sink) error {
 			_, err := xlsx.LoadPathTo(dir, st)
 			return err
 		})
@@ -92,7 +92,7 @@ func TestImportStream(t *testing.T) {
 	})
 
 	t.Run("domain twice", func(t *testing.T) {
-		_, err := s.ImportStream(ctx, func(st *Stream) error {
+		_, err := s.ImportStream(ctx, func(st attack.Sink) error {
 			c := catalog(t, ics18)
 			if err := st.Objects(0, c); err != nil {
 				return err
@@ -105,7 +105,7 @@ func TestImportStream(t *testing.T) {
 	})
 
 	t.Run("not done", func(t *testing.T) {
-		_, err := s.ImportStream(ctx, func(st *Stream) error { return st.Objects(0, catalog(t, ics18)) })
+		_, err := s.ImportStream(ctx, func(st attack.Sink) error { return st.Objects(0, catalog(t, ics18)) })
 		if err == nil || !strings.Contains(err.Error(), "not done") {
 			t.Fatalf("a stream that never calls Done: %v", err)
 		}
