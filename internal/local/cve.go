@@ -24,6 +24,10 @@ func (h CVE) Register(s *service.Service) {
 	}
 	reg("RPCSaveCVEByID", "{cve}", "{success, cve_id, outcome}", "Store one NVD 2.0 cve object (newer lastModified wins).", h.saveOne)
 	reg("RPCSaveCVEs", "{cves:[cve]}", "{saved, updated, unchanged, stale}", "Store a batch in one transaction; all or nothing.", h.saveBatch)
+	// A sync sends pages of megabytes: they arrive in reused buffers.
+	// saveBatch keeps nothing of them once it returns (Store.Save binds the
+	// records inside its transaction and waits for its decoders).
+	s.LendParams("RPCSaveCVEs")
 	reg("RPCIsCVEStoredByID", "{cve_id}", "{stored, cve_id}", "", h.isStored)
 	reg("RPCGetCVEByID", "{cve_id}", "{cve, id}", "The stored cve object, field for field as saved.", h.get)
 	reg("RPCDeleteCVEByID", "{cve_id}", "{success, cve_id}", "", h.delete)

@@ -22,6 +22,24 @@ type RawCaller interface {
 	CallRaw(ctx context.Context, target, method string, params any) (json.RawMessage, error)
 }
 
+// LentCaller is implemented by callers that can hand a large result over
+// in a buffer they reuse once it is released (*service.Service). The CVE
+// job uses it for pages, releasing each once it is stored and committed.
+type LentCaller interface {
+	CallLent(ctx context.Context, target, method string, params any) (json.RawMessage, func(), error)
+}
+
+// callLent calls method on target and returns its raw result and the
+// function that gives the result's buffer back (a no-op without a
+// LentCaller).
+func (e *Engine) callLent(ctx context.Context, target, method string, params any) (json.RawMessage, func(), error) {
+	if lc, ok := e.cfg.Caller.(LentCaller); ok {
+		return lc.CallLent(ctx, target, method, params)
+	}
+	raw, err := e.callRaw(ctx, target, method, params)
+	return raw, func() {}, err
+}
+
 // callRaw calls method on target and returns its raw result.
 func (e *Engine) callRaw(ctx context.Context, target, method string, params any) (json.RawMessage, error) {
 	if rc, ok := e.cfg.Caller.(RawCaller); ok {

@@ -103,9 +103,19 @@ type cvePage struct {
 	start int
 	total int
 	items []json.RawMessage
+	// release gives back the buffers items live in (see LentCaller): called
+	// once the page is stored and committed, never before.
+	release []func()
 	// stored receives the outcome of the page's store, which runs in its
 	// own goroutine (nil for the first page, stored before the pipeline).
 	stored chan error
+}
+
+// done gives the page's buffers back: its items must not be used after.
+func (pg cvePage) done() {
+	for _, release := range pg.release {
+		release()
+	}
 }
 
 // walk fetches and stores the pages of one query from cur.Next on: the first
@@ -138,6 +148,7 @@ func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[str
 	if err := j.commit(p, cur, first); err != nil {
 		return err
 	}
+	first.done()
 	remaining := first.total - cur.Next
 	if remaining <= 0 || len(first.items) == 0 {
 		return nil
@@ -166,7 +177,11 @@ func (j cveJob) walk(ctx context.Context, p *provider, cur *cveCursor, q map[str
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			return j.commit(p, cur, pg)
+			if err := j.commit(p, cur, pg); err != nil {
+				return err
+			}
+			pg.done()
+			return nil
 		},
 		Limiter: p.lim,
 		Window:  4 * max(1, p.want),
@@ -217,6 +232,7 @@ func (j cveJob) fetch(ctx context.Context, p *provider, q map[string]any, start,
 			break
 		}
 		pg.items = append(pg.items, more.items...)
+		pg.release = append(pg.release, more.release...)
 		pg.total = more.total
 	}
 	return pg, err
@@ -232,7 +248,7 @@ func (j cveJob) fetchOnce(ctx context.Context, p *provider, q map[string]any, st
 	params["start_index"], params["results_per_page"] = start, ps
 	t0 := time.Now()
 	defer func() { p.log.Debug("page fetched", "start_index", start, "took", time.Since(t0)) }()
-	raw, err := j.e.callRaw(ctx, targetRemote, "RPCFetchCVEs", params)
+	raw, release, err := j.e.callLent(ctx, targetRemote, "RPCFetchCVEs", params)
 	if err != nil {
 		err = fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
 		if isTransient(err) || IsNoHandler(err) {
@@ -242,9 +258,10 @@ func (j cveJob) fetchOnce(ctx context.Context, p *provider, q map[string]any, st
 	}
 	pg, err := parseFetch(raw)
 	if err != nil {
+		release()
 		return cvePage{}, fmt.Errorf("RPCFetchCVEs start_index %d: %w", start, err)
 	}
-	pg.start = start
+	pg.start, pg.release = start, []func(){release}
 	p.addFetched(len(pg.items))
 	return pg, nil
 }
@@ -316,7 +333,9 @@ func (j cveJob) commit(p *provider, cur *cveCursor, pg cvePage) error {
 // records are alone: each is skipped with a failed checkpoint (and counted in
 // error_count), the others are stored.
 func (j cveJob) save(ctx context.Context, p *provider, items []json.RawMessage) error {
-	err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", saveBody(items), nil)
+	body := saveBody(getBody(), items)
+	err := j.e.cfg.Caller.Call(ctx, targetLocal, "RPCSaveCVEs", body, nil)
+	putBody(body) // Call keeps nothing of its params once it returns
 	if err == nil || !errors.Is(err, rpc.Invalid) {
 		return err
 	}
@@ -369,14 +388,38 @@ func sortByID(items []json.RawMessage) {
 	copy(items, sorted)
 }
 
-// saveBody builds {"cves":[...]} without re-encoding the records.
-func saveBody(items []json.RawMessage) json.RawMessage {
+// bodies keeps the buffers of the last RPCSaveCVEs bodies for the next
+// ones: a body is megabytes, and new memory for it costs a page fault per
+// 4 KiB on a virtual machine (docs/architecture.md, "Pages of CVEs on the
+// wire"). A sync has at most a few saves in flight.
+var bodies = make(chan []byte, 4)
+
+func getBody() []byte {
+	select {
+	case b := <-bodies:
+		return b
+	default:
+		return nil
+	}
+}
+
+func putBody(b []byte) {
+	select {
+	case bodies <- b[:0]:
+	default:
+	}
+}
+
+// saveBody builds {"cves":[...]} in b without re-encoding the records.
+func saveBody(b []byte, items []json.RawMessage) json.RawMessage {
 	n := 10
 	for _, it := range items {
 		n += len(it) + 1
 	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"cves":[`...)
+	if cap(b) < n {
+		b = make([]byte, 0, n+n/4) // a quarter more: the next page fits
+	}
+	b = append(b[:0], `{"cves":[`...)
 	for i, it := range items {
 		if i > 0 {
 			b = append(b, ',')

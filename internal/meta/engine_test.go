@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -693,4 +694,48 @@ func FuzzParseFetch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// lendingCaller is the router as a LentCaller whose release overwrites the
+// page it lent: a page given back before it is stored and committed would
+// reach the store (or the checkpoints) as garbage.
+type lendingCaller struct {
+	*router
+	lent, released atomic.Int64
+}
+
+func (l *lendingCaller) CallLent(ctx context.Context, target, method string, params any) (json.RawMessage, func(), error) {
+	var raw json.RawMessage
+	if err := l.Call(ctx, target, method, params, &raw); err != nil {
+		return nil, func() {}, err
+	}
+	l.lent.Add(1)
+	var once sync.Once
+	return raw, func() {
+		once.Do(func() {
+			for i := range raw {
+				raw[i] = 'X'
+			}
+			l.released.Add(1)
+		})
+	}, nil
+}
+
+func TestFullSyncGivesLentPagesBackAfterCommit(t *testing.T) {
+	r := newRouter(t, 10)
+	lc := &lendingCaller{router: r}
+	e, _ := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), func(c *Config) { c.Caller = lc })
+	startSession(t, e, "full", 0, 200)
+	eventually(t, "session completed", func() bool { return sessionState(e) == "completed" })
+	checkEqualFeed(t, r)
+	cps, _, err := e.store.ListCheckpoints(ProviderCVE, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := r.feed.ID(r.feed.Len() - 1); len(cps) == 0 || cps[0].URN.String() != "v2e::nvd::cve::"+last {
+		t.Fatalf("last checkpoint %v, want the last record %s", cps, last)
+	}
+	if lc.lent.Load() == 0 || lc.released.Load() != lc.lent.Load() {
+		t.Fatalf("%d pages lent, %d given back", lc.lent.Load(), lc.released.Load())
+	}
 }

@@ -29,6 +29,105 @@ type Conn struct {
 	pending  map[string]*call
 	closed   error
 	sweeping bool // a goroutine is expiring timed calls
+
+	lend lender
+}
+
+// lender keeps the buffers that large payloads are copied into when their
+// reader has promised to give them back (requests for the methods named in
+// LendPayloads, answers to CallLent), and takes them back from Release. A
+// payload of megabytes copied into new memory touches pages the process
+// has not used yet, and on a virtual machine each costs a fault worth far
+// more than the copy (docs/architecture.md, "Pages of CVEs on the wire"); a
+// buffer that comes back is already mapped.
+type lender struct {
+	mu      sync.Mutex
+	methods map[string]bool
+	free    [][]byte
+}
+
+// lendMin is the smallest payload worth a lent buffer, lendKeep how many
+// buffers the Conn keeps for reuse (a sync has a few pages in flight).
+const (
+	lendMin  = 64 << 10
+	lendKeep = 4
+)
+
+// LendPayloads makes the payloads of large requests for methods arrive in
+// buffers that Release takes back for the next one. Only for methods whose
+// handler keeps nothing of its params once it has answered. Call it before
+// Serve or Next.
+func (c *Conn) LendPayloads(methods ...string) {
+	c.lend.mu.Lock()
+	defer c.lend.mu.Unlock()
+	if c.lend.methods == nil {
+		c.lend.methods = make(map[string]bool)
+	}
+	for _, m := range methods {
+		c.lend.methods[m] = true
+	}
+}
+
+func (l *lender) lends(method string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.methods[method]
+}
+
+// ownPayload gives m a payload of its own (Decode left it pointing into the
+// reader's buffer): a lent buffer when lend is set and the payload is
+// large, else a new copy.
+func (c *Conn) ownPayload(m *Message, lend bool) {
+	p := m.Payload
+	if p == nil {
+		return
+	}
+	if !lend || len(p) < lendMin {
+		m.Payload = append(json.RawMessage(nil), p...)
+		return
+	}
+	l := &c.lend
+	var buf []byte
+	l.mu.Lock()
+	for i, b := range l.free {
+		if cap(b) >= len(p) {
+			buf = b
+			l.free = append(l.free[:i], l.free[i+1:]...)
+			break
+		}
+	}
+	l.mu.Unlock()
+	if buf == nil {
+		// A quarter more than needed: the next page of about the same size
+		// fits in it.
+		buf = make([]byte, 0, len(p)+len(p)/4)
+	}
+	m.lent = append(buf[:0], p...)
+	m.Payload = m.lent
+}
+
+// Release takes back the buffer a lent payload was copied into: m.Payload
+// must no longer be used by anyone. Messages without one are left as they are.
+func (c *Conn) Release(m *Message) {
+	if m.lent == nil {
+		return
+	}
+	buf := m.lent
+	m.lent, m.Payload = nil, nil
+	l := &c.lend
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.free) < lendKeep {
+		l.free = append(l.free, buf[:0])
+		return
+	}
+	// Keep the largest buffers.
+	for i, b := range l.free {
+		if cap(b) < cap(buf) {
+			l.free[i] = buf[:0]
+			return
+		}
+	}
 }
 
 // call is one request waiting for its answer. deadline (monotonic
@@ -37,6 +136,7 @@ type Conn struct {
 type call struct {
 	ch       chan *Message
 	deadline int64
+	lend     bool // a large answer arrives in a lent buffer (CallLent)
 }
 
 // expired is sent to a call whose deadline passed.
@@ -110,32 +210,37 @@ func (c *Conn) Next(bad func(line []byte, err error)) (*Message, error) {
 			c.shutdown(ErrClosed)
 			return nil, err
 		}
-		own := make([]byte, len(line))
-		copy(own, line)
 		m := new(Message)
-		if err := Decode(own, m); err != nil {
+		if err := Decode(line, m); err != nil {
 			if bad != nil {
-				bad(own, err)
+				bad(append([]byte(nil), line...), err)
 			}
 			continue
 		}
-		if (m.Type == TypeResponse || m.Type == TypeError) && c.complete(m) {
-			c.yieldIfDrained()
-			continue
+		// Only the payload points into line: it gets memory of its own.
+		if m.Type == TypeResponse || m.Type == TypeError {
+			if cl := c.take(m.CorrelationID); cl != nil {
+				c.ownPayload(m, cl.lend)
+				cl.ch <- m
+				c.yieldIfDrained()
+				continue
+			}
 		}
+		c.ownPayload(m, m.Type == TypeRequest && c.lend.lends(m.ID))
 		return m, nil
 	}
 }
 
-func (c *Conn) complete(m *Message) bool {
+// take removes and returns the pending call id answers, if any.
+func (c *Conn) take(id string) *call {
 	c.mu.Lock()
-	cl, ok := c.pending[m.CorrelationID]
-	delete(c.pending, m.CorrelationID)
-	c.mu.Unlock()
-	if ok {
-		cl.ch <- m
+	defer c.mu.Unlock()
+	cl, ok := c.pending[id]
+	if !ok {
+		return nil
 	}
-	return ok
+	delete(c.pending, id)
+	return cl
 }
 
 func (c *Conn) shutdown(err error) {
@@ -171,12 +276,31 @@ func (c *Conn) Call(ctx context.Context, target, method string, params any) (jso
 // *Error of code timeout wrapping ErrTimeout, as an expired ctx does; it
 // costs no timer per call.
 func (c *Conn) CallTimeout(ctx context.Context, timeout time.Duration, target, method string, params any) (json.RawMessage, error) {
+	m, err := c.call(ctx, timeout, target, method, params, false)
+	if err != nil {
+		return nil, err
+	}
+	return m.Payload, nil
+}
+
+// CallLent is CallTimeout for a caller that gives the answer back: a large
+// one arrives in a buffer the Conn reuses once release is called, after
+// which the payload must not be used. release is never nil.
+func (c *Conn) CallLent(ctx context.Context, timeout time.Duration, target, method string, params any) (payload json.RawMessage, release func(), err error) {
+	m, err := c.call(ctx, timeout, target, method, params, true)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	return m.Payload, func() { c.Release(m) }, nil
+}
+
+func (c *Conn) call(ctx context.Context, timeout time.Duration, target, method string, params any, lend bool) (*Message, error) {
 	id := c.prefix + strconv.FormatUint(c.seq.Add(1), 36)
 	req, err := NewRequest(method, target, id, params)
 	if err != nil {
 		return nil, err
 	}
-	cl := &call{ch: make(chan *Message, 1)}
+	cl := &call{ch: make(chan *Message, 1), lend: lend}
 	if timeout > 0 {
 		cl.deadline = nanotime() + int64(timeout)
 	}
@@ -208,7 +332,7 @@ func (c *Conn) CallTimeout(ctx context.Context, timeout time.Duration, target, m
 		case m.Type == TypeError:
 			return nil, FromMessage(m)
 		}
-		return m.Payload, nil
+		return m, nil
 	case <-ctx.Done():
 		c.forget(id)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -53,6 +53,8 @@ type Message struct {
 	Source        string          `json:"source,omitempty"`
 	Target        string          `json:"target,omitempty"`
 	CorrelationID string          `json:"correlation_id,omitempty"`
+
+	lent []byte // the buffer Payload was lent in (Conn.LendPayloads), until Conn.Release
 }
 
 // Reset clears m for reuse, keeping the payload's capacity.

@@ -66,6 +66,7 @@ type Service struct {
 	handlers map[string]Handler
 	methods  map[string]Method
 	events   map[string]EventHandler
+	lend     []string // methods whose params arrive in recycled buffers
 	conn     *rpc.Conn
 }
 
@@ -106,6 +107,16 @@ func (s *Service) Register(m Method, h Handler) {
 	defer s.mu.Unlock()
 	s.handlers[m.Name] = h
 	s.methods[m.Name] = m
+}
+
+// LendParams marks methods whose handlers keep nothing of their params
+// once they have answered: those params, when large, arrive in buffers the
+// service reuses for the next request (rpc.Conn.LendPayloads), instead of in
+// new memory each time. Call it before Run.
+func (s *Service) LendParams(methods ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lend = append(s.lend, methods...)
 }
 
 // OnEvent registers fn for events named id.
@@ -157,6 +168,23 @@ func (s *Service) CallRaw(ctx context.Context, target, method string, params any
 		timeout = s.opts.CallTimeout
 	}
 	return conn.CallTimeout(ctx, timeout, target, method, params)
+}
+
+// CallLent is CallRaw for a caller that gives the result back: a large
+// result arrives in a buffer the service reuses once release is called
+// (rpc.Conn.CallLent). release is never nil.
+func (s *Service) CallLent(ctx context.Context, target, method string, params any) (json.RawMessage, func(), error) {
+	s.mu.RLock()
+	conn := s.conn
+	s.mu.RUnlock()
+	if conn == nil {
+		return nil, func() {}, ErrNotConnected
+	}
+	var timeout time.Duration
+	if _, ok := ctx.Deadline(); !ok {
+		timeout = s.opts.CallTimeout
+	}
+	return conn.CallLent(ctx, timeout, target, method, params)
 }
 
 // Emit sends an event to target (the broker when target is empty).
@@ -246,6 +274,7 @@ func openFDs() (*os.File, *os.File, error) {
 func (s *Service) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	conn := rpc.NewConn(s.id, r, w, s.opts.MaxMessageSize)
 	s.mu.Lock()
+	conn.LendPayloads(s.lend...)
 	s.conn = conn
 	s.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
@@ -335,6 +364,7 @@ func (d *dispatcher) dispatch(m *rpc.Message) {
 func (d *dispatcher) worker(m *rpc.Message) {
 	for {
 		d.reply(d.s.answer(d.ctx, m))
+		d.conn.Release(m) // the handler has returned: its params are free
 		d.wg.Done()
 		select {
 		case m = <-d.work:
