@@ -122,11 +122,13 @@ func (h Attack) importATTACKs(ctx context.Context, params json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
-	cats, err := xlsx.LoadPath(path)
-	if err != nil {
-		return nil, wireError(err)
-	}
-	res, err := h.Store.Import(ctx, cats...)
+	// The store writes each workbook's objects and relationships while the
+	// loader still reads the rest, in one transaction: a bad workbook
+	// leaves the previous catalogs whole.
+	res, err := h.Store.ImportStream(ctx, func(s attack.Sink) error {
+		_, err := xlsx.LoadPathTo(path, s)
+		return err
+	})
 	if err != nil {
 		return nil, wireError(err)
 	}
