@@ -35,10 +35,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkImport stores the three v18.1 catalogs (already loaded) into a
-// new database: the SQLite side of RPCImportATTACKs.
-func BenchmarkImport(b *testing.B) {
-	cats := []*attack.Catalog{catalog(b, enterprise18), catalog(b, mobile18), catalog(b, ics18)}
+// benchNewStores runs store on a new database each iteration and reports
+// CPU time and peak RSS.
+func benchNewStores(b *testing.B, store func(*Store) error) {
 	b.ReportAllocs()
 	defer cpuMeter(b)()
 	for i := 0; b.Loop(); i++ {
@@ -46,11 +45,21 @@ func BenchmarkImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Import(context.Background(), cats...); err != nil {
+		if err := store(s); err != nil {
 			b.Fatal(err)
 		}
 		s.Close()
 	}
+}
+
+// BenchmarkImport stores the three v18.1 catalogs (already loaded) into a
+// new database: the SQLite side of RPCImportATTACKs.
+func BenchmarkImport(b *testing.B) {
+	cats := []*attack.Catalog{catalog(b, enterprise18), catalog(b, mobile18), catalog(b, ics18)}
+	benchNewStores(b, func(s *Store) error {
+		_, err := s.Import(context.Background(), cats...)
+		return err
+	})
 }
 
 // BenchmarkLoadAndImport is the whole of RPCImportATTACKs on the assets
@@ -58,43 +67,26 @@ func BenchmarkImport(b *testing.B) {
 // into a new database while they load (ImportStream fed by
 // xlsx.LoadPathTo).
 func BenchmarkLoadAndImport(b *testing.B) {
-	b.ReportAllocs()
-	defer cpuMeter(b)()
-	for i := 0; b.Loop(); i++ {
-		s, err := Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprintf("attack%d.db", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, err = s.ImportStream(context.Background(), func(st attack.Sink) error {
+	benchNewStores(b, func(s *Store) error {
+		_, err := s.ImportStream(context.Background(), func(st attack.Sink) error {
 			_, err := xlsx.LoadPathTo(assetsDir, st)
 			return err
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		s.Close()
-	}
+		return err
+	})
 }
 
 // BenchmarkLoadThenImport is BenchmarkLoadAndImport without the overlap:
 // xlsx.LoadPath, then Import.
 func BenchmarkLoadThenImport(b *testing.B) {
-	b.ReportAllocs()
-	defer cpuMeter(b)()
-	for i := 0; b.Loop(); i++ {
+	benchNewStores(b, func(s *Store) error {
 		cats, err := xlsx.LoadPath(assetsDir)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
-		s, err := Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprintf("attack%d.db", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Import(context.Background(), cats...); err != nil {
-			b.Fatal(err)
-		}
-		s.Close()
-	}
+		_, err = s.Import(context.Background(), cats...)
+		return err
+	})
 }
 
 // BenchmarkReimport imports v18.1 enterprise over v14.1 enterprise.
