@@ -158,16 +158,7 @@ func NewWriter(w io.Writer) *Writer {
 // a buffer of its own that is then copied: for a page of a few thousand CVE
 // records that is one copy of megabytes, into memory already mapped, instead
 // of two, one of them into a buffer grown from scratch.
-func (w *Writer) Write(m *Message) error {
-	w.mu.Lock()
-	if err := w.waitLocked(); err != nil {
-		w.mu.Unlock()
-		return err
-	}
-	w.reserve(encodedSize(m))
-	w.buf = Append(w.buf, m)
-	return w.sendLocked()
-}
+func (w *Writer) Write(m *Message) error { return w.Forward(m, nil, false) }
 
 // WriteLine writes an already encoded line, which must end in a newline. A
 // nil error means the line was written, or handed to the caller that is
