@@ -157,15 +157,9 @@ func (s *Service) Call(ctx context.Context, target, method string, params, resul
 
 // CallRaw is Call returning the raw result.
 func (s *Service) CallRaw(ctx context.Context, target, method string, params any) (json.RawMessage, error) {
-	s.mu.RLock()
-	conn := s.conn
-	s.mu.RUnlock()
-	if conn == nil {
-		return nil, ErrNotConnected
-	}
-	var timeout time.Duration
-	if _, ok := ctx.Deadline(); !ok {
-		timeout = s.opts.CallTimeout
+	conn, timeout, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return conn.CallTimeout(ctx, timeout, target, method, params)
 }
@@ -174,17 +168,27 @@ func (s *Service) CallRaw(ctx context.Context, target, method string, params any
 // result arrives in a buffer the service reuses once release is called
 // (rpc.Conn.CallLent). release is never nil.
 func (s *Service) CallLent(ctx context.Context, target, method string, params any) (json.RawMessage, func(), error) {
+	conn, timeout, err := s.caller(ctx)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	return conn.CallLent(ctx, timeout, target, method, params)
+}
+
+// caller returns the connection a call goes out on and its timeout:
+// CallTimeout when ctx has no deadline of its own.
+func (s *Service) caller(ctx context.Context) (*rpc.Conn, time.Duration, error) {
 	s.mu.RLock()
 	conn := s.conn
 	s.mu.RUnlock()
 	if conn == nil {
-		return nil, func() {}, ErrNotConnected
+		return nil, 0, ErrNotConnected
 	}
 	var timeout time.Duration
 	if _, ok := ctx.Deadline(); !ok {
 		timeout = s.opts.CallTimeout
 	}
-	return conn.CallLent(ctx, timeout, target, method, params)
+	return conn, timeout, nil
 }
 
 // Emit sends an event to target (the broker when target is empty).
