@@ -340,17 +340,18 @@ func (w *writer) relationships(rels []attack.Relationship) error {
 // markRemoved flags what this domain had before and the import lacks.
 func (w *writer) markRemoved() (attack.Counts, error) {
 	var n attack.Counts
-	for _, k := range []struct {
+	kinds := []struct {
 		kind attack.Kind
 		dst  *int
 	}{
 		{attack.KindTechnique, &n.Techniques}, {attack.KindTactic, &n.Tactics}, {attack.KindMitigation, &n.Mitigations},
 		{attack.KindSoftware, &n.Software}, {attack.KindGroup, &n.Groups}, {attack.KindCampaign, &n.Campaigns},
 		{attack.KindAsset, &n.Assets},
-	} {
-		if !w.hadObjects {
-			break
-		}
+	}
+	if !w.hadObjects {
+		kinds = nil // nothing stored before this import: nothing to mark
+	}
+	for _, k := range kinds {
 		r, err := w.tx.ExecContext(w.ctx, `UPDATE objects SET present = 0, removed_in = ?
 			WHERE domain = ? AND kind = ? AND present = 1 AND gen <> ?`, w.version, w.domain, k.kind, w.gen)
 		if err != nil {
