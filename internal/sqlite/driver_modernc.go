@@ -14,6 +14,11 @@ func dsn(path string, readOnly bool) string {
 	q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=temp_store(" + writerTempStore + ")&_txlock=immediate"
 	if readOnly {
 		q = "?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-" + readerCacheKiB + ")"
+	} else {
+		q += "&vfs=" + walVFSName // walvfs.go
 	}
 	return "file:" + path + q
 }
+
+// prepareDriver registers the writer's VFS (walvfs.go).
+func prepareDriver() error { return registerWalVFS() }

@@ -34,6 +34,9 @@ type DB struct {
 // Open opens (creating if needed) the database at path in WAL mode and
 // applies the migrations it has not seen yet.
 func Open(ctx context.Context, path string, migrations []Migration) (*DB, error) {
+	if err := prepareDriver(); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open(DriverName, dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
