@@ -192,6 +192,147 @@ func TestSessionControlsAndErrors(t *testing.T) {
 	}
 }
 
+// A session that follows its provider to an end (paused, completed) does so
+// once the provider is in that state: whoever sees the session end finds the
+// provider free, and a new session starts at once (contract §5: a start is
+// refused only while a session is active).
+func TestSessionEndFollowsProviderState(t *testing.T) {
+	r := newRouter(t, 10)
+	release := make(chan struct{})
+	r.gate = func(ctx context.Context, start int) error {
+		if start >= 400 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	p := e.providers[ProviderCVE]
+	var mu sync.Mutex
+	seen := map[string]fsm.ProviderState{} // session transition -> provider state as the session made it
+	tr.onEach(func(_, tn string) {
+		if strings.HasPrefix(tn, "s1:") {
+			st := p.state()
+			mu.Lock()
+			seen[tn] = st
+			mu.Unlock()
+		}
+	})
+	startSession(t, e, "s1", 0, 100)
+	eventually(t, "first pages stored", func() bool { return storedCount(t, r) >= 300 })
+	if err := e.sessions.pause(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := e.sessions.resume(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "completed", func() bool { return sessionState(e) == "completed" })
+	mu.Lock()
+	for tn, want := range map[string]fsm.ProviderState{"s1:running->paused": fsm.ProviderPaused,
+		"s1:running->completed": fsm.ProviderTerminated} {
+		if got, ok := seen[tn]; !ok || got != want {
+			t.Errorf("session made %s with its provider %s (seen %v), want %s", tn, got, ok, want)
+		}
+	}
+	mu.Unlock()
+	if _, err := e.sessions.stop(); err != nil {
+		t.Fatal(err)
+	}
+	startSession(t, e, "s2", 0, 100)
+}
+
+// settleGate holds the cve provider's loop in the hooks of the transition
+// that ends its first run, at the macro FSM's move to STABILIZING (the
+// provider record is TERMINATED, the session has not followed yet), until
+// something waits for that loop to return.
+type settleGate struct {
+	reached, waiting, release chan struct{}
+	once                      sync.Once
+}
+
+func gateFirstSettle(t *testing.T, tr *transitions) *settleGate {
+	g := &settleGate{reached: make(chan struct{}), waiting: make(chan struct{}), release: make(chan struct{})}
+	var held, waited atomic.Bool
+	tr.onEach(func(msg, tn string) {
+		switch {
+		case tn == fsm.MacroID+":ORCHESTRATING->STABILIZING" && held.CompareAndSwap(false, true):
+			close(g.reached)
+			<-g.release
+		case msg == "waiting for the settled run's loop to return" && waited.CompareAndSwap(false, true):
+			close(g.waiting)
+		}
+	})
+	t.Cleanup(g.open)
+	return g
+}
+
+func (g *settleGate) open() { g.once.Do(func() { close(g.release) }) }
+
+// after runs start in a goroutine while the gated loop is held: start must
+// wait for that loop rather than refuse. It returns start's error.
+func (g *settleGate) after(t *testing.T, start func() error) error {
+	t.Helper()
+	<-g.reached
+	errc := make(chan error, 1)
+	go func() { errc <- start() }()
+	select {
+	case err := <-errc:
+		g.open()
+		t.Fatalf("start returned while the last run's loop was still in its hooks: %v", err)
+	case <-g.waiting:
+		g.open()
+	}
+	return <-errc
+}
+
+// A provider run that has settled may still be in its last transition's
+// hooks: a start then waits for that loop instead of failing.
+func TestStartProviderAfterSettledRun(t *testing.T) {
+	r := newRouter(t, 10)
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	p := e.providers[ProviderCVE]
+	g := gateFirstSettle(t, tr)
+	if err := e.StartProvider(ProviderCVE, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.after(t, func() error { return e.StartProvider(ProviderCVE, StartOptions{}) }); err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	eventually(t, "second run done", func() bool { return p.state() == fsm.ProviderTerminated && !p.running() })
+	if n := strings.Count(tr.String(), "cve:IDLE->ACQUIRING"); n != 2 {
+		t.Fatalf("%d runs, want 2: %s", n, tr)
+	}
+}
+
+// A session started while the provider's last run (outside a session) is
+// still in its hooks is not moved by that run: it follows its own run.
+func TestSessionAfterSettledRun(t *testing.T) {
+	r := newRouter(t, 10)
+	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
+	g := gateFirstSettle(t, tr)
+	if err := e.StartProvider(ProviderCVE, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.after(t, func() error {
+		_, err := e.sessions.start(SessionParams{SessionID: "s2", DataType: ProviderCVE, ResultsPerBatch: 100})
+		return err
+	}); err != nil {
+		t.Fatalf("start session: %v", err)
+	}
+	eventually(t, "session ended", func() bool { return e.sessions.active() == nil })
+	if st := sessionState(e); st != "completed" {
+		t.Fatalf("session %s", st)
+	}
+	if started, ended := tr.index("cve:IDLE->ACQUIRING"), tr.index("s2:running->completed"); started < 0 || ended < started {
+		t.Fatalf("session completed before its run started: %s", tr)
+	}
+	checkEqualFeed(t, r)
+}
+
 func TestRestartResumesFromCheckpoint(t *testing.T) {
 	r := newRouter(t, 10)
 	path := filepath.Join(t.TempDir(), "session.db")

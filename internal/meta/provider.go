@@ -88,11 +88,25 @@ func newProvider(e *Engine, id, typ string, want int, work job, rec bolt.Provide
 
 func (p *provider) machine(initial fsm.ProviderState) *fsm.Machine[fsm.ProviderState] {
 	return fsm.NewMachine(fsm.Config[fsm.ProviderState]{ID: p.id, Initial: initial, Logger: p.e.log,
-		Now: p.e.cfg.Now, OnTransition: p.e.onProviderTransition})
+		Now: p.e.cfg.Now, OnTransition: p.onTransition})
 }
 
-// state is the current state as of the last applied transition. It never
-// calls the Machine, so it is safe inside transition hooks.
+// onTransition is the Machine's hook: once t is persisted, it makes t the
+// state of the record and only then tells the engine (the macro FSM, the
+// session that runs the provider). Whoever learns of t from the engine, e.g.
+// a session that completed, finds the provider already in t.To.
+func (p *provider) onTransition(ctx context.Context, t fsm.Transition[fsm.ProviderState]) {
+	p.mu.Lock()
+	p.rec.State = t.To
+	p.rec.UpdatedAt = t.At
+	p.rec.LastError = t.Err
+	p.mu.Unlock()
+	p.e.onProviderTransition(ctx, t)
+}
+
+// state is the current state as of the last applied transition (set before
+// the transition's hooks run). It never calls the Machine, so it is safe
+// inside transition hooks.
 func (p *provider) state() fsm.ProviderState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -109,7 +123,8 @@ func (p *provider) record() bolt.ProviderRecord {
 
 // apply persists and makes the transition to `to`, with the provider record
 // as it is now, after flushing queued checkpoints so that the record on disk
-// is not older than the one written here.
+// is not older than the one written here. The record takes the new state in
+// the Machine's hook (onTransition).
 func (p *provider) apply(to fsm.ProviderState, reason string, cause error) error {
 	if err := p.e.cw.Flush(); err != nil {
 		return err
@@ -124,14 +139,6 @@ func (p *provider) apply(to fsm.ProviderState, reason string, cause error) error
 	if err != nil {
 		return fmt.Errorf("provider %q: %w", p.id, err)
 	}
-	p.mu.Lock()
-	p.rec.State = to
-	p.rec.UpdatedAt = p.e.cfg.Now()
-	p.rec.LastError = ""
-	if cause != nil {
-		p.rec.LastError = cause.Error()
-	}
-	p.mu.Unlock()
 	return nil
 }
 
@@ -166,6 +173,33 @@ func (p *provider) running() bool {
 		return false
 	default:
 		return true
+	}
+}
+
+// settling returns the done channel of a loop whose run has settled (IDLE,
+// PAUSED, TERMINATED) but which has not returned yet: it is still in the
+// hooks of its last transition, or on its way out. It returns nil otherwise.
+func (p *provider) settling() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done == nil || p.rec.State.Active() {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	default:
+		return p.done
+	}
+}
+
+// quiesce waits until no loop of a settled run is still returning. Such a
+// loop has nothing left to do but its last transition's hooks (which take
+// the sessions' lock: do not hold it here) and its return.
+func (p *provider) quiesce() {
+	for done := p.settling(); done != nil; done = p.settling() {
+		p.log.Debug("waiting for the settled run's loop to return")
+		<-done
 	}
 }
 
@@ -394,6 +428,9 @@ func conflict(format string, args ...any) error {
 func (p *provider) start(o StartOptions) error {
 	p.ctl.Lock()
 	defer p.ctl.Unlock()
+	// A run that has just settled may still be returning: its end is
+	// already visible (state, session), so wait for it rather than refuse.
+	p.quiesce()
 	st := p.state()
 	if st != fsm.ProviderIdle && st != fsm.ProviderTerminated {
 		return conflict("provider %q is already %s", p.id, st)

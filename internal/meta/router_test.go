@@ -302,11 +302,27 @@ func (r *router) fetchCVEs(ctx context.Context, p json.RawMessage) (any, error) 
 type transitions struct {
 	mu  sync.Mutex
 	log []string // "machine:FROM->TO"
+	// on, when set, sees every log line as it is written: its message and,
+	// for a transition, "machine:FROM->TO". It runs in the logging goroutine.
+	on func(msg, transition string)
+}
+
+// onEach sets tr.on.
+func (tr *transitions) onEach(fn func(msg, transition string)) {
+	tr.mu.Lock()
+	tr.on = fn
+	tr.mu.Unlock()
 }
 
 func (tr *transitions) Enabled(context.Context, slog.Level) bool { return true }
 func (tr *transitions) Handle(_ context.Context, r slog.Record) error {
+	tr.mu.Lock()
+	on := tr.on
+	tr.mu.Unlock()
 	if r.Message != "fsm transition" {
+		if on != nil {
+			on(r.Message, "")
+		}
 		return nil
 	}
 	var id, from, to string
@@ -323,10 +339,26 @@ func (tr *transitions) Handle(_ context.Context, r slog.Record) error {
 		}
 		return true
 	})
+	line := fmt.Sprintf("%s:%s->%s", id, from, to)
 	tr.mu.Lock()
-	tr.log = append(tr.log, fmt.Sprintf("%s:%s->%s", id, from, to))
+	tr.log = append(tr.log, line)
 	tr.mu.Unlock()
+	if on != nil {
+		on(r.Message, line)
+	}
 	return nil
+}
+
+// index is the position of the last line s in the log, or -1.
+func (tr *transitions) index(s string) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i := len(tr.log) - 1; i >= 0; i-- {
+		if tr.log[i] == s {
+			return i
+		}
+	}
+	return -1
 }
 func (tr *transitions) WithAttrs([]slog.Attr) slog.Handler { return tr }
 func (tr *transitions) WithGroup(string) slog.Handler      { return tr }

@@ -63,7 +63,17 @@ func (s *sessions) start(p SessionParams) (bolt.Session, error) {
 	if p.StartIndex < 0 || p.ResultsPerBatch < 0 || p.ResultsPerBatch > 2000 {
 		return bolt.Session{}, invalid("start_index must be >= 0 and results_per_batch between 1 and 2000")
 	}
-	s.mu.Lock()
+	// The provider's last run may have settled with its loop still in the
+	// hooks of that transition, which take s.mu: let it return before the
+	// new session exists, so that none of that run's transitions moves it.
+	for {
+		prov.quiesce()
+		s.mu.Lock()
+		if prov.settling() == nil {
+			break
+		}
+		s.mu.Unlock() // another run settled meanwhile
+	}
 	if s.cur != nil && s.cur.State.Active() {
 		id, st := s.cur.ID, s.cur.State
 		s.mu.Unlock()
