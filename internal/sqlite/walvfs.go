@@ -35,6 +35,7 @@ import (
 //     wrote when it spills pages mid-transaction;
 //   - before a write that does not continue the buffered run, and when
 //     the buffer is full.
+//
 // A crash of the process loses only frames of a transaction that had not
 // committed, which SQLite discards at recovery anyway.
 const walVFSName = "v2e-walbuf"
@@ -234,59 +235,50 @@ func walClose(tls *libc.TLS, pFile uintptr) int32 {
 	return rc2
 }
 
-// flushed returns the file's state after writing out its buffer, or the
-// error code of that write.
-func flushed(tls *libc.TLS, pFile uintptr) (*walFile, int32) {
+// afterFlush writes out the file's buffer, then runs call (the default
+// VFS's method) unless that write failed.
+func afterFlush(tls *libc.TLS, pFile uintptr, call func(w *walFile) int32) int32 {
 	w := walLookup(pFile)
-	return w, w.flush(tls)
+	if rc := w.flush(tls); rc != sqlite3.SQLITE_OK {
+		return rc
+	}
+	return call(w)
 }
 
 func walRead(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](w.methods.FxRead)(tls, w.inner, zBuf, iAmt, iOfst)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](w.methods.FxRead)(tls, w.inner, zBuf, iAmt, iOfst)
+	})
 }
 
 func walTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int64) int32](w.methods.FxTruncate)(tls, w.inner, size)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int64) int32](w.methods.FxTruncate)(tls, w.inner, size)
+	})
 }
 
 func walSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxSync)(tls, w.inner, flags)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxSync)(tls, w.inner, flags)
+	})
 }
 
 func walFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, uintptr) int32](w.methods.FxFileSize)(tls, w.inner, pSize)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, uintptr) int32](w.methods.FxFileSize)(tls, w.inner, pSize)
+	})
 }
 
 func walLock(tls *libc.TLS, pFile uintptr, lock int32) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxLock)(tls, w.inner, lock)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxLock)(tls, w.inner, lock)
+	})
 }
 
 func walUnlock(tls *libc.TLS, pFile uintptr, lock int32) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxUnlock)(tls, w.inner, lock)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxUnlock)(tls, w.inner, lock)
+	})
 }
 
 func walCheckReservedLock(tls *libc.TLS, pFile, pResOut uintptr) int32 {
@@ -295,11 +287,9 @@ func walCheckReservedLock(tls *libc.TLS, pFile, pResOut uintptr) int32 {
 }
 
 func walFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32, uintptr) int32](w.methods.FxFileControl)(tls, w.inner, op, pArg)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32, uintptr) int32](w.methods.FxFileControl)(tls, w.inner, op, pArg)
+	})
 }
 
 func walSectorSize(tls *libc.TLS, pFile uintptr) int32 {
@@ -316,19 +306,15 @@ func walDeviceCharacteristics(tls *libc.TLS, pFile uintptr) int32 {
 // does not call them on a WAL file. They pass through all the same.
 
 func walShmMap(tls *libc.TLS, pFile uintptr, iPg, pgsz, bExtend int32, pp uintptr) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32](w.methods.FxShmMap)(tls, w.inner, iPg, pgsz, bExtend, pp)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32](w.methods.FxShmMap)(tls, w.inner, iPg, pgsz, bExtend, pp)
+	})
 }
 
 func walShmLock(tls *libc.TLS, pFile uintptr, offset, n, flags int32) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32, int32, int32) int32](w.methods.FxShmLock)(tls, w.inner, offset, n, flags)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32, int32, int32) int32](w.methods.FxShmLock)(tls, w.inner, offset, n, flags)
+	})
 }
 
 func walShmBarrier(tls *libc.TLS, pFile uintptr) {
@@ -338,19 +324,15 @@ func walShmBarrier(tls *libc.TLS, pFile uintptr) {
 }
 
 func walShmUnmap(tls *libc.TLS, pFile uintptr, deleteFlag int32) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxShmUnmap)(tls, w.inner, deleteFlag)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int32) int32](w.methods.FxShmUnmap)(tls, w.inner, deleteFlag)
+	})
 }
 
 func walFetch(tls *libc.TLS, pFile uintptr, iOfst int64, iAmt int32, pp uintptr) int32 {
-	w, rc := flushed(tls, pFile)
-	if rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return fn[func(*libc.TLS, uintptr, int64, int32, uintptr) int32](w.methods.FxFetch)(tls, w.inner, iOfst, iAmt, pp)
+	return afterFlush(tls, pFile, func(w *walFile) int32 {
+		return fn[func(*libc.TLS, uintptr, int64, int32, uintptr) int32](w.methods.FxFetch)(tls, w.inner, iOfst, iAmt, pp)
+	})
 }
 
 func walUnfetch(tls *libc.TLS, pFile uintptr, iOfst int64, p uintptr) int32 {
