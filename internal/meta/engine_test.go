@@ -199,16 +199,7 @@ func TestSessionControlsAndErrors(t *testing.T) {
 func TestSessionEndFollowsProviderState(t *testing.T) {
 	r := newRouter(t, 10)
 	release := make(chan struct{})
-	r.gate = func(ctx context.Context, start int) error {
-		if start >= 400 {
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return nil
-	}
+	r.gate = holdFrom(400, release)
 	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
 	p := e.providers[ProviderCVE]
 	var mu sync.Mutex
@@ -337,16 +328,7 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 	r := newRouter(t, 10)
 	path := filepath.Join(t.TempDir(), "session.db")
 	hold := make(chan struct{})
-	r.gate = func(ctx context.Context, start int) error {
-		if start >= 1000 {
-			select {
-			case <-hold:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return nil
-	}
+	r.gate = holdFrom(1000, hold)
 	e1, _ := newEngine(t, r, path, nil)
 	startSession(t, e1, "crash", 0, 100)
 	eventually(t, "1000 stored", func() bool { return e1.providers[ProviderCVE].record().ProcessedCount >= 1000 })
@@ -445,16 +427,7 @@ func TestThrottleWaitsInBackoff(t *testing.T) {
 func TestRevocationWaitsForQuota(t *testing.T) {
 	r := newRouter(t, 10)
 	hold := make(chan struct{})
-	r.gate = func(ctx context.Context, start int) error {
-		if start >= 600 {
-			select {
-			case <-hold:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		return nil
-	}
+	r.gate = holdFrom(600, hold)
 	e, tr := newEngine(t, r, filepath.Join(t.TempDir(), "session.db"), nil)
 	startSession(t, e, "q", 0, 100)
 	eventually(t, "600 stored", func() bool { return storedCount(t, r) >= 600 })

@@ -266,6 +266,22 @@ func (r *router) Call(ctx context.Context, target, method string, params, result
 	return json.Unmarshal(b, result)
 }
 
+// holdFrom is a router gate that holds every fetch from start index min on
+// until release is closed or the call's context ends.
+func holdFrom(min int, release <-chan struct{}) func(context.Context, int) error {
+	return func(ctx context.Context, start int) error {
+		if start < min {
+			return nil
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 func (r *router) fetchCVEs(ctx context.Context, p json.RawMessage) (any, error) {
 	var q struct {
 		StartIndex     int    `json:"start_index"`
