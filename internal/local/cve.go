@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/nvd"
@@ -76,10 +77,15 @@ func (h CVE) saveBatch(ctx context.Context, params json.RawMessage) (any, error)
 	return res, wireError(err)
 }
 
+// errOtherSpelling stops batchRecords' scan at a key that encoding/json
+// would take for "cves" too.
+var errOtherSpelling = errors.New("cves spelt otherwise")
+
 // batchRecords reads RPCSaveCVEs's {cves: [...]}. A batch runs to
 // megabytes: the records are found with nvd.ScanObject and nvd.ScanArray
 // (one reading, no copy: they stay sub-slices of params) instead of
-// encoding/json. Anything else — no "cves" key spelt exactly so, not an
+// encoding/json. Anything else — no "cves" key spelt exactly so, or another
+// key that encoding/json would match to it, not an
 // array, malformed JSON — goes through service.Decode, which gives the
 // same result encoding/json did and an error naming the field.
 func batchRecords(params json.RawMessage) ([]json.RawMessage, error) {
@@ -87,6 +93,11 @@ func batchRecords(params json.RawMessage) ([]json.RawMessage, error) {
 	found := false
 	err := nvd.ScanObject(params, func(key, value []byte) error {
 		if string(key) != "cves" {
+			if bytes.EqualFold(key, []byte("cves")) || bytes.IndexByte(key, '\\') >= 0 {
+				// encoding/json matches keys case-insensitively and
+				// unescaped ("Cves", "\u0063ves"): let it decide.
+				return errOtherSpelling
+			}
 			return nil
 		}
 		found, recs = true, make([]json.RawMessage, 0, 256)
