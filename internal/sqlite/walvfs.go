@@ -172,10 +172,14 @@ func (w *walFile) flush(tls *libc.TLS) int32 {
 	if w.n == 0 {
 		return sqlite3.SQLITE_OK
 	}
-	write := fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](w.methods.FxWrite)
-	rc := write(tls, w.inner, w.buf, int32(w.n), w.off)
+	rc := w.write(tls, w.buf, int32(w.n), w.off)
 	w.n = 0
 	return rc
+}
+
+// write is the default VFS's xWrite on the file.
+func (w *walFile) write(tls *libc.TLS, p uintptr, n int32, off int64) int32 {
+	return fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](w.methods.FxWrite)(tls, w.inner, p, n, off)
 }
 
 // frameHdrSize is the size of a WAL frame header; bytes 4–8 hold the
@@ -193,8 +197,7 @@ func walWrite(tls *libc.TLS, pFile, zBuf uintptr, iAmt int32, iOfst int64) int32
 		}
 	}
 	if n > walBufSize {
-		write := fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](w.methods.FxWrite)
-		return write(tls, w.inner, zBuf, iAmt, iOfst)
+		return w.write(tls, zBuf, iAmt, iOfst)
 	}
 	if w.buf == 0 {
 		if w.buf = libc.Xmalloc(tls, walBufSize); w.buf == 0 {
