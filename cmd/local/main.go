@@ -6,10 +6,12 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/v2e/v2e/internal/config"
+	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/local"
 	"github.com/v2e/v2e/internal/service"
 	"github.com/v2e/v2e/internal/sqlite/attackdb"
@@ -36,11 +38,26 @@ func setup(ctx context.Context, s *service.Service, cfg config.Config) (func() e
 			return nil, err
 		}
 	}
-	cves, err := cvedb.Open(ctx, cfg.Local.CVEDBPath)
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, cves.Close)
+	// The CVE store opens in the background: migrating a large store's
+	// schema can take longer than the broker waits for a service to be
+	// ready (migration 6 rebuilds the full-text index: 19 s for 300,000
+	// records). CVE calls wait for it; the other catalogues answer at once.
+	var cveStore *cvedb.Store
+	cves := cve.OpenInBackground(func() (cve.Store, error) {
+		st, err := cvedb.Open(ctx, cfg.Local.CVEDBPath)
+		if err != nil {
+			slog.Error("cannot open the CVE store; CVE methods answer with this error", "path", cfg.Local.CVEDBPath, "err", err)
+			return nil, err
+		}
+		cveStore = st
+		return st, nil
+	})
+	closers = append(closers, func() error {
+		if _, err := cves.Wait(context.Background()); err != nil {
+			return nil // logged when opening failed
+		}
+		return cveStore.Close()
+	})
 	local.CVE{Store: cves}.Register(s)
 
 	cwes, err := cwedb.Open(ctx, cfg.Local.CWEDBPath)

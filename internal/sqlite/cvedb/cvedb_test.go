@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/v2e/v2e/internal/cve"
 )
@@ -428,9 +429,109 @@ func TestMigrationFromVersion1(t *testing.T) {
 	// Schema version 1: a store written before cve_vendor existed.
 	checkMigration(t, realRecords(t)[1069:1300], []cve.SearchQuery{{Vendor: "microsoft", Limit: 1000}}, 1,
 		func(ctx context.Context, tx *sql.Tx) error {
+			if err := downgradeTo5(ctx, tx); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, "DROP TABLE cve_vendor; PRAGMA user_version = 1")
 			return err
 		})
+}
+
+// downgradeTo5 takes a store back to schema version 5: the link tables
+// cve_cwe, cve_cpe and cve_vendor, filled from the cwes and products
+// columns as that version's writer filled them, and full-text rows whose
+// only CPE facets are vendor tokens, as migration 3 builds them.
+func downgradeTo5(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{
+		`CREATE TABLE cve_cwe (cwe TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (cwe, key)) WITHOUT ROWID`,
+		`CREATE TABLE cve_cpe (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
+			PRIMARY KEY (product, vendor, key)) WITHOUT ROWID`,
+		`CREATE TABLE cve_vendor (vendor TEXT NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (vendor, key)) WITHOUT ROWID`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT key, cwes, products FROM cve`)
+	if err != nil {
+		return err
+	}
+	type link struct {
+		key            int64
+		cwes, products string
+	}
+	var links []link
+	for rows.Next() {
+		var l link
+		if err := rows.Scan(&l.key, &l.cwes, &l.products); err != nil {
+			rows.Close()
+			return err
+		}
+		links = append(links, l)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, l := range links {
+		for _, c := range splitList(l.cwes) {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO cve_cwe VALUES (?, ?)`, c, l.key); err != nil {
+				return err
+			}
+		}
+		for _, vp := range splitProducts(l.products) {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO cve_cpe VALUES (?, ?, ?)`, vp[0], vp[1], l.key); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO cve_vendor VALUES (?, ?)`, vp[0], l.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, stmt := range append(migrate3Stmts(), `PRAGMA user_version = 5`) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitProducts(s string) [][2]string {
+	if s == "" {
+		return nil
+	}
+	var out [][2]string
+	for _, e := range strings.Split(s, recordSep) {
+		v, p, _ := strings.Cut(e, unitSep)
+		out = append(out, [2]string{v, p})
+	}
+	return out
+}
+
+// TestMigrationFoldsLinkTables takes a store back to schema version 5
+// (link tables, vendor facets only) and checks that migration 6 drops the
+// link tables and rebuilds the full-text rows so that CWE, vendor and
+// product searches, alone and with words and other filters, answer as in
+// a store written with facets from the start.
+func TestMigrationFoldsLinkTables(t *testing.T) {
+	recs := realRecords(t)
+	recs = append(recs[:1200:1200], recs[len(recs)-400:]...) // both feeds
+	queries := []cve.SearchQuery{
+		{CWEID: "CWE-79", Limit: 1000},
+		{CWEID: "NVD-CWE-Other", Sort: "-cvss", Limit: 7},
+		{Vendor: "microsoft", Limit: 1000},
+		{Product: "windows_xp", Sort: "last_modified", Limit: 1000},
+		{Vendor: "cisco", Product: "ios", Sort: "id", Limit: 1000},
+		{Query: "remote", Product: "windows_2000", Limit: 1000},
+		{Query: "remote", Vendor: "microsoft", Severity: "HIGH", Limit: 1000},
+		{Vendor: "microsoft", CWEID: "NVD-CWE-Other", CVSSMin: f64(5), Limit: 1000},
+		{Vendor: "nobody-at-all", Limit: 10},
+	}
+	s := checkMigration(t, recs, queries, 8, downgradeTo5)
+	var n int
+	if err := s.db.Reader().QueryRowContext(context.Background(),
+		`SELECT count(*) FROM sqlite_schema WHERE name IN ('cve_cwe', 'cve_cpe', 'cve_vendor')`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("link tables after migrating: %d, %v", n, err)
+	}
 }
 
 // checkMigration saves recs in a new store and records the answers to
@@ -535,6 +636,9 @@ func TestMigrationAddsFacets(t *testing.T) {
 	}
 	// Schema version 2: descriptions only, as that version wrote them.
 	checkMigration(t, recs, queries, 4, func(ctx context.Context, tx *sql.Tx) error {
+		if err := downgradeTo5(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DROP TABLE cve_fts;
 			CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 2');
 			PRAGMA user_version = 2`); err != nil {
@@ -566,6 +670,9 @@ func TestMigrationRekeysCPE(t *testing.T) {
 		{Query: "remote", Product: "windows_2000", Limit: 1000},
 	}
 	s := checkMigration(t, realRecords(t)[:1200], queries, len(queries), func(ctx context.Context, tx *sql.Tx) error {
+		if err := downgradeTo5(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `CREATE TABLE cve_cpe_old (vendor TEXT NOT NULL, product TEXT NOT NULL, key INTEGER NOT NULL,
 				PRIMARY KEY (vendor, product, key)) WITHOUT ROWID;
 			INSERT INTO cve_cpe_old SELECT vendor, product, key FROM cve_cpe;
@@ -576,8 +683,8 @@ func TestMigrationRekeysCPE(t *testing.T) {
 		return err
 	})
 	var idx int
-	if err := s.db.Reader().QueryRowContext(context.Background(), `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_cpe_product'`).Scan(&idx); err != nil || idx != 0 {
-		t.Fatalf("product index after migrating: %d, %v", idx, err)
+	if err := s.db.Reader().QueryRowContext(context.Background(), `SELECT count(*) FROM sqlite_schema WHERE name LIKE 'cve_cpe%'`).Scan(&idx); err != nil || idx != 0 {
+		t.Fatalf("cve_cpe after migrating: %d, %v", idx, err)
 	}
 }
 
@@ -591,11 +698,57 @@ func TestMigrationAddsKeyOrder(t *testing.T) {
 		{Vendor: "microsoft", Sort: "last_modified", Limit: 1000},
 	}
 	s := checkMigration(t, realRecords(t)[:1200], queries, len(queries), func(ctx context.Context, tx *sql.Tx) error {
+		if err := downgradeTo5(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `DROP INDEX cve_key_order; PRAGMA user_version = 4`)
 		return err
 	})
 	var idx int
 	if err := s.db.Reader().QueryRowContext(context.Background(), `SELECT count(*) FROM sqlite_schema WHERE name = 'cve_key_order'`).Scan(&idx); err != nil || idx != 1 {
 		t.Fatalf("cve_key_order after migrating: %d, %v", idx, err)
+	}
+}
+
+// TestOpeningInBackground checks cve.Opening, which local serves while the
+// store opens (a long migration): calls wait for the store under their
+// context, then reach it; a store that failed to open answers every call
+// with the error.
+func TestOpeningInBackground(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	var st *Store
+	o := cve.OpenInBackground(func() (cve.Store, error) {
+		<-release
+		var err error
+		st, err = Open(ctx, filepath.Join(t.TempDir(), "cve.db"))
+		return st, err
+	})
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := o.Count(short); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still opening") {
+		t.Fatalf("count while opening: %v", err)
+	}
+	saved := make(chan error, 1)
+	go func() {
+		_, err := o.Save(ctx, realRecords(t)[:3])
+		saved <- err
+	}()
+	close(release)
+	if err := <-saved; err != nil {
+		t.Fatalf("save that waited for the store: %v", err)
+	}
+	if n, err := o.Count(ctx); err != nil || n != 3 {
+		t.Fatalf("count after opening: %d, %v", n, err)
+	}
+	st.Close()
+
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := cve.OpenInBackground(func() (cve.Store, error) { return Open(ctx, filepath.Join(notDir, "cve.db")) })
+	if _, err := bad.Get(ctx, "CVE-2021-44228"); err == nil || !strings.Contains(err.Error(), "could not be opened") {
+		t.Fatalf("get from a store that failed to open: %v", err)
 	}
 }

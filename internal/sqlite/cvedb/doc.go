@@ -3,9 +3,10 @@
 //
 // Each record is kept whole, compacted, in cve_raw, beside a row of indexed
 // columns in cve (dates, status, per-version and best CVSS score and
-// severity, CWE ids, KEV fields, English description), the link tables
-// cve_cwe and cve_cpe (vendor/product from CPE criteria) and the contentless
-// FTS5 table cve_fts over all descriptions. Every table is keyed by
+// severity, CWE ids, KEV fields, English description) and the contentless
+// FTS5 table cve_fts over all descriptions and the facet tokens of its CWE
+// ids, CPE vendors and products, severity and year (facet.go), through
+// which the CWE, vendor and product filters search. Every table is keyed by
 // cve.IDKey, so an id is found without a text index and ids sort
 // numerically.
 //

@@ -3,17 +3,21 @@ package cvedb
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/v2e/v2e/internal/cve"
 )
 
 // The full-text row of a record holds its descriptions and, after them,
-// facet tokens: one per CPE vendor, the best severity and the year of
-// publication. A search that combines words with a vendor, severity or
-// date filter then intersects them inside FTS5 (walking the shorter
-// doclist and skipping through the longer) instead of materialising every
-// record that holds a common word.
+// facet tokens: one per CWE id, CPE vendor, CPE product and vendor/product
+// pair, the best severity and the year of publication. The CWE, vendor and
+// product filters of a search are facet tokens of its full-text query
+// (since migration 6 there are no link tables): a search that combines
+// them, or them with words, intersects them inside FTS5 (walking the
+// shorter doclist and skipping through the longer), and a sync writes
+// them into FTS5's append-only segments instead of into B-tree leaves
+// scattered over three link tables.
 //
 // A facet token starts with facetMark, a control character that the
 // tokenizer is told to treat as part of a word (tokenchars) and that is
@@ -24,15 +28,31 @@ const facetMark = "\x01"
 // ftsTokenizer is the cve_fts tokenizer (migration 3).
 const ftsTokenizer = `unicode61 remove_diacritics 2 tokenchars '` + facetMark + `'`
 
+// createFTS creates cve_fts as migrations 3 and 6 do.
+const createFTS = `CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize="` + ftsTokenizer + `")`
+
+// Vendors, products and CWE ids are hex-encoded in their tokens: the
+// tokenizer would split them at punctuation and fold their case.
 func vendorToken(vendor string) string { return facetMark + "v" + hex.EncodeToString([]byte(vendor)) }
+
+func productToken(product string) string {
+	return facetMark + "p" + hex.EncodeToString([]byte(product))
+}
+
+// pairToken is the token of a vendor/product pair; "x" is no hex digit.
+func pairToken(vendor, product string) string {
+	return facetMark + "q" + hex.EncodeToString([]byte(vendor)) + "x" + hex.EncodeToString([]byte(product))
+}
+
+func cweToken(cwe string) string { return facetMark + "c" + hex.EncodeToString([]byte(cwe)) }
 
 func severityToken(sev string) string { return facetMark + "s" + strings.ToLower(sev) }
 
 func yearToken(year int) string { return fmt.Sprintf("%sy%04d", facetMark, year) }
 
-// ftsText is the full-text row of a record (vendors are its distinct CPE
-// vendors).
-func ftsText(r *cve.Record, vendors []string) string {
+// ftsText is the full-text row of a record (pairs are its distinct CPE
+// vendor/product pairs, vendorProducts).
+func ftsText(r *cve.Record, pairs [][2]string) string {
 	var b strings.Builder
 	for i, t := range r.Texts {
 		if i > 0 {
@@ -40,7 +60,18 @@ func ftsText(r *cve.Record, vendors []string) string {
 		}
 		b.WriteString(strings.ReplaceAll(t, facetMark, " "))
 	}
-	for _, v := range vendors {
+	for _, c := range r.CWEs {
+		b.WriteString(" " + cweToken(c))
+	}
+	var products []string
+	for _, vp := range pairs {
+		b.WriteString(" " + pairToken(vp[0], vp[1]))
+		if !slices.Contains(products, vp[1]) {
+			products = append(products, vp[1])
+			b.WriteString(" " + productToken(vp[1]))
+		}
+	}
+	for _, v := range vendors(pairs) {
 		b.WriteString(" " + vendorToken(v))
 	}
 	if best, ok := r.Best(); ok {
@@ -63,7 +94,7 @@ const ftsFacetsSQL = `coalesce((SELECT group_concat(replace(d.value ->> '$.value
 func migrate3Stmts() []string {
 	return []string{
 		`DROP TABLE cve_fts`,
-		`CREATE VIRTUAL TABLE cve_fts USING fts5 (text, content='', contentless_delete=1, detail=none, tokenize="` + ftsTokenizer + `")`,
+		createFTS,
 		`INSERT INTO cve_fts (rowid, text)
 		WITH vk AS MATERIALIZED (SELECT key, group_concat(' ' || char(1) || 'v' || lower(hex(vendor)), '') AS toks FROM cve_vendor GROUP BY key)
 		SELECT c.key, ` + ftsFacetsSQL + `

@@ -16,12 +16,28 @@ import (
 // range is left to the column filter alone.
 const maxFacetYears = 40
 
-// facetMatch is the FTS5 query of a search: the user's words and, as
-// facet tokens, its vendor, severities and publication years.
+// facetMatch is the FTS5 query of a search: the user's words (an FTS5
+// query, or "" for none) and, as facet tokens, its CWE, vendor and product
+// and, with words, its severities and publication years. It is "" when
+// the search has none of them.
 func facetMatch(words string, q *cve.SearchQuery, years []int) string {
-	parts := []string{"(" + words + ")"}
-	if q.Vendor != "" { // with a product, the cve_cpe filter stays too
+	var parts []string
+	if words != "" {
+		parts = append(parts, "("+words+")")
+	}
+	if q.CWEID != "" {
+		parts = append(parts, `"`+cweToken(q.CWEID)+`"`)
+	}
+	switch {
+	case q.Vendor != "" && q.Product != "":
+		parts = append(parts, `"`+pairToken(q.Vendor, q.Product)+`"`)
+	case q.Vendor != "":
 		parts = append(parts, `"`+vendorToken(q.Vendor)+`"`)
+	case q.Product != "":
+		parts = append(parts, `"`+productToken(q.Product)+`"`)
+	}
+	if words == "" {
+		return strings.Join(parts, " AND ")
 	}
 	if len(q.Severities) > 0 {
 		var alt []string

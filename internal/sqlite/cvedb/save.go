@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,13 +22,12 @@ import (
 // bytes and their hash, and the rows the writer inserts, built by the
 // decoding goroutines so that the single writer only binds and steps.
 type prepared struct {
-	rec     cve.Record
-	raw     []byte
-	hash    [sha256.Size]byte
-	row     []any       // the cve row, cveColumns order
-	pairs   [][2]string // distinct vendor/product pairs with a vendor
-	vendors []string    // distinct vendors of pairs
-	fts     string      // the full-text row (ftsText)
+	rec   cve.Record
+	raw   []byte
+	hash  [sha256.Size]byte
+	row   []any       // the cve row, cveColumns order
+	pairs [][2]string // distinct vendor/product pairs with a vendor
+	fts   string      // the full-text row (ftsText)
 }
 
 // Save stores a batch of NVD cve objects in one transaction. If any record
@@ -199,9 +199,8 @@ func prepare(raw json.RawMessage) (prepared, error) {
 	}
 	p := prepared{rec: rec, raw: compact, hash: sha256.Sum256(compact)}
 	p.pairs = vendorProducts(rec.Products)
-	p.vendors = vendors(p.pairs)
 	p.row = cveRow(&p)
-	p.fts = ftsText(&p.rec, p.vendors)
+	p.fts = ftsText(&p.rec, p.pairs)
 	return p, nil
 }
 
@@ -214,14 +213,6 @@ func idHint(raw json.RawMessage) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%v)", v.ID)
-}
-
-// stored is what the write path needs of a stored record.
-type stored struct {
-	lastModified int64
-	hash         []byte
-	cwes         string
-	products     string
 }
 
 // writer runs the statements of one write transaction, preparing each once.
@@ -283,16 +274,16 @@ func (w *writer) exec(query string, args ...any) error {
 // maxParams bounds the parameters of one statement (SQLite allows 32766).
 const maxParams = 30000
 
-// lookup reads the stored state of the given keys.
-func (w *writer) lookup(keys []int64) (map[int64]stored, error) {
-	found := make(map[int64]stored, len(keys))
+// lookup reads the stored version of the given keys.
+func (w *writer) lookup(keys []int64) (map[int64]version, error) {
+	found := make(map[int64]version, len(keys))
 	for len(keys) > 0 {
 		n := min(len(keys), 500)
 		args := make([]any, n)
 		for i := range n {
 			args[i] = keys[i]
 		}
-		st, err := w.stmt(`SELECT key, last_modified, hash, cwes, products FROM cve WHERE key IN (` + placeholders(n) + `)`)
+		st, err := w.stmt(`SELECT key, last_modified, hash FROM cve WHERE key IN (` + placeholders(n) + `)`)
 		if err != nil {
 			return nil, err
 		}
@@ -302,12 +293,12 @@ func (w *writer) lookup(keys []int64) (map[int64]stored, error) {
 		}
 		for rows.Next() {
 			var k int64
-			var s stored
-			if err := rows.Scan(&k, &s.lastModified, &s.hash, &s.cwes, &s.products); err != nil {
+			var v version
+			if err := rows.Scan(&k, &v.lastModified, &v.hash); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			found[k] = s
+			found[k] = v
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -348,10 +339,7 @@ func (w *writer) apply(ps []prepared) ([]cve.Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	current := make(map[int64]version, len(ps))
-	for k, s := range old {
-		current[k] = version{s.lastModified, s.hash}
-	}
+	current := maps.Clone(old)
 	winner := make(map[int64]int, len(ps)) // key -> index in ps of the record to insert
 	outcomes := make([]cve.Outcome, len(ps))
 	added := 0
@@ -370,8 +358,8 @@ func (w *writer) apply(ps []prepared) ([]cve.Outcome, error) {
 		if o == cve.Saved {
 			added++
 		}
-		if s, ok := old[k]; ok {
-			if err := w.unlink(k, s); err != nil {
+		if _, ok := old[k]; ok {
+			if err := w.unlink(k); err != nil {
 				return nil, fmt.Errorf("record %d (%s): %w", i, p.rec.ID, err)
 			}
 			delete(old, k)
@@ -403,7 +391,7 @@ func (w *writer) addCount(n int) error {
 }
 
 // unlink removes a stored record's rows from every table.
-func (w *writer) unlink(k int64, old stored) error {
+func (w *writer) unlink(k int64) error {
 	for _, q := range []string{`DELETE FROM cve WHERE key = ?`, `DELETE FROM cve_raw WHERE key = ?`} {
 		if err := w.exec(q, k); err != nil {
 			return err
@@ -415,22 +403,6 @@ func (w *writer) unlink(k int64, old stored) error {
 	} else if err := w.exec(`DELETE FROM cve_fts WHERE rowid = ?`, k); err != nil {
 		return err
 	}
-	for _, c := range splitList(old.cwes) {
-		if err := w.exec(`DELETE FROM cve_cwe WHERE cwe = ? AND key = ?`, c, k); err != nil {
-			return err
-		}
-	}
-	pairs := splitProducts(old.products)
-	for _, vp := range pairs {
-		if err := w.exec(`DELETE FROM cve_cpe WHERE vendor = ? AND product = ? AND key = ?`, vp[0], vp[1], k); err != nil {
-			return err
-		}
-	}
-	for _, v := range vendors(pairs) {
-		if err := w.exec(`DELETE FROM cve_vendor WHERE vendor = ? AND key = ?`, v, k); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -440,24 +412,15 @@ var cveColumns = []string{"key", "id", "published", "last_modified", "status", "
 	"cisa_exploit_add", "cisa_action_due", "cisa_required_action", "cisa_vulnerability_name",
 	"cwes", "products", "hash", "description"}
 
-// insert writes the records to every table: the link tables and cve_raw
-// with multi-row statements (rowGroups), cve one row per statement
-// (oneRow). Full-text rows wait for flushFTS.
+// insert writes the records to cve, one row per statement (oneRow), and
+// to cve_raw with multi-row statements (rowGroups). Full-text rows, which
+// also carry the CWE, vendor and product facets, wait for flushFTS.
 func (w *writer) insert(ps []*prepared) error {
-	var cves, raws, cwes, cpes, vends [][]any
+	var cves, raws [][]any
 	for _, p := range ps {
 		r := &p.rec
 		cves = append(cves, p.row)
 		raws = append(raws, []any{r.Key, p.raw})
-		for _, c := range r.CWEs {
-			cwes = append(cwes, []any{c, r.Key})
-		}
-		for _, vp := range p.pairs {
-			cpes = append(cpes, []any{vp[0], vp[1], r.Key})
-		}
-		for _, v := range p.vendors {
-			vends = append(vends, []any{v, r.Key})
-		}
 		w.pending[r.Key] = len(w.fts)
 		w.fts = append(w.fts, []any{r.Key, p.fts})
 	}
@@ -469,9 +432,6 @@ func (w *writer) insert(ps []*prepared) error {
 	}{
 		{"INSERT INTO cve", cveColumns, cves, oneRow},
 		{"INSERT INTO cve_raw", []string{"key", "raw"}, raws, rowGroups},
-		{"INSERT OR IGNORE INTO cve_cwe", []string{"cwe", "key"}, cwes, rowGroups},
-		{"INSERT OR IGNORE INTO cve_cpe", []string{"vendor", "product", "key"}, cpes, rowGroups},
-		{"INSERT OR IGNORE INTO cve_vendor", []string{"vendor", "key"}, vends, rowGroups},
 	} {
 		if err := w.insertGroups(t.insert, t.cols, t.rows, t.groups); err != nil {
 			return fmt.Errorf("%s: %w", t.insert, err)
@@ -602,16 +562,4 @@ func joinProducts(pairs [][2]string) string {
 		b.WriteString(vp[0] + unitSep + vp[1])
 	}
 	return b.String()
-}
-
-func splitProducts(s string) [][2]string {
-	if s == "" {
-		return nil
-	}
-	var out [][2]string
-	for _, e := range strings.Split(s, recordSep) {
-		v, p, _ := strings.Cut(e, unitSep)
-		out = append(out, [2]string{v, p})
-	}
-	return out
 }

@@ -3,12 +3,15 @@ package cvedb
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"math"
 
+	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/sqlite"
 )
 
 // Migrations is the versioned schema of the CVE database, oldest first.
-var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3, migrate4, migrate5}
+var Migrations = []sqlite.Migration{migrate1, migrate2, migrate3, migrate4, migrate5, migrate6}
 
 func migrate1(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
@@ -29,7 +32,7 @@ func migrate1(ctx context.Context, tx *sql.Tx) error {
 			kev           INTEGER NOT NULL,    -- 1 when cisaExploitAdd is set
 			cisa_exploit_add TEXT, cisa_action_due TEXT, cisa_required_action TEXT, cisa_vulnerability_name TEXT,
 			cwes          TEXT NOT NULL,       -- comma-separated, record order
-			products      TEXT NOT NULL,       -- vendor US product RS ..., for unlinking
+			products      TEXT NOT NULL,       -- the CPE vendor/product pairs: vendor US product RS ...
 			hash          BLOB NOT NULL,       -- sha256 of the compact raw record
 			description   TEXT NOT NULL        -- English
 		)`,
@@ -100,7 +103,7 @@ func migrate4(ctx context.Context, tx *sql.Tx) error {
 }
 
 // migrate5 adds cve_key_order, the sort values of every record by key: a
-// search whose filters are all link-table look-ups (product, vendor, CWE,
+// search whose filters are all key lists (product, vendor, CWE,
 // full text) and whose matches are too few to walk a sort index for finds
 // each match's sort value in this narrow index instead of in its table row,
 // sorts them there and reads only the page's rows. The matches of a
@@ -110,4 +113,60 @@ func migrate4(ctx context.Context, tx *sql.Tx) error {
 func migrate5(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS cve_key_order ON cve (key, published, last_modified, best_score)`)
 	return err
+}
+
+// migrate6 folds the link tables cve_cwe, cve_cpe and cve_vendor into the
+// full-text index: every record's row gains CWE, product and vendor/product
+// facet tokens (facet.go), and the CWE, vendor and product filters become
+// facet tokens of the search's full-text query. A sync wrote each link row
+// into a B-tree leaf that the batch's other records rarely shared; FTS5
+// writes a transaction's tokens as one sorted segment. The rows are
+// rebuilt from the stored records, a page of keys at a time, in key order.
+func migrate6(ctx context.Context, tx *sql.Tx) error {
+	for _, stmt := range []string{
+		`DROP TABLE IF EXISTS cve_cwe`,
+		`DROP TABLE IF EXISTS cve_cpe`,
+		`DROP TABLE IF EXISTS cve_vendor`,
+		`DROP TABLE cve_fts`,
+		createFTS,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	w := newWriter(ctx, tx)
+	defer w.close()
+	last := int64(math.MinInt64)
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT key, raw FROM cve_raw WHERE key > ? ORDER BY key LIMIT 1000`, last)
+		if err != nil {
+			return err
+		}
+		var fts [][]any
+		for rows.Next() {
+			var raw []byte
+			if err := rows.Scan(&last, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			r, err := cve.Extract(raw)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("stored record of key %d: %w", last, err)
+			}
+			fts = append(fts, []any{last, ftsText(&r, vendorProducts(r.Products))})
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(fts) == 0 {
+			return nil
+		}
+		if err := w.insertAll("INSERT INTO cve_fts", []string{"rowid", "text"}, fts); err != nil {
+			return err
+		}
+	}
 }

@@ -28,7 +28,8 @@ const summaryColumns = `key, id, published, last_modified, status, description,
 //
 // The matches are counted first; the count picks the plan of the page
 // query. Few matches: SQLite finds them through the filters' indexes and
-// sorts them (on cve_key_order when every filter is a link table). Many: it walks the sort key's index and tests each row, which
+// sorts them (on cve_key_order when every filter is a key list: the full
+// text and its facets). Many: it walks the sort key's index and tests each row, which
 // reaches limit hits after about limit*stored/matches rows. Unary "+" keeps
 // SQLite from using a filter's index in the second plan.
 func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult, error) {
@@ -107,7 +108,7 @@ func pageQuery(q *cve.SearchQuery, fs []filter, col string, scan bool) (string, 
 	if col == "key" {
 		order = " ORDER BY key " + dir
 	}
-	// Few matches, all from link tables: sort them on cve_key_order (their
+	// Few matches, all from key lists: sort them on cve_key_order (their
 	// keys and sort values) and read the table rows of the page only.
 	covering := !scan && col != "key" && allLinks(fs)
 	if q.After != nil {
@@ -126,7 +127,7 @@ func pageQuery(q *cve.SearchQuery, fs []filter, col string, scan bool) (string, 
 	return "SELECT " + summaryColumns + " FROM cve" + whereClause(conds) + order + " LIMIT ?", append(args, q.Limit+1)
 }
 
-// allLinks says whether every filter is a link-table look-up.
+// allLinks says whether every filter is a key list (full text, facets).
 func allLinks(fs []filter) bool {
 	for _, f := range fs {
 		if f.keys == "" {
@@ -136,8 +137,8 @@ func allLinks(fs []filter) bool {
 	return len(fs) > 0
 }
 
-// count returns how many records match. Filters that are all link-table
-// look-ups (full text, CWE, CPE) are counted in those tables alone.
+// count returns how many records match. Filters that are all key lists
+// (full text and facets) are counted in those alone.
 func count(ctx context.Context, tx *sql.Tx, fs []filter, stored int) (int, error) {
 	if len(fs) == 0 {
 		return stored, nil
@@ -168,14 +169,14 @@ func whereClause(conds []string) string {
 }
 
 // filter is one search condition in two forms: indexed (SQLite may drive
-// the query from it) and scan (a per-row test). A link-table filter also has
+// the query from it) and scan (a per-row test). A key-list filter also has
 // keys, a query of the distinct matching keys; a column filter names its
 // column.
 type filter struct {
 	indexed, scan string
 	keys          string
 	column        string
-	match         bool // the full-text filter; args[0] is the FTS5 query
+	match         bool // the full-text filter with words; args[0] is the FTS5 query
 	args          []any
 }
 
@@ -187,22 +188,22 @@ func linkFilter(keys string, args ...any) filter {
 	return filter{indexed: "key IN (" + keys + ")", scan: "+key IN (" + keys + ")", keys: keys, args: args}
 }
 
-// filters turns a validated query into conditions. With words to search,
-// the vendor and severity filters and the years of a publication date range
-// become facet tokens of the full-text query (facet.go); the date range
-// stays a column filter too, for its exact bounds.
+// filters turns a validated query into conditions. The CWE, vendor and
+// product filters are facet tokens of one full-text query (facet.go),
+// with the words when there are any; with words, the severity filter and
+// the years of a publication date range become facet tokens too, and the
+// date range stays a column filter as well, for its exact bounds.
 func filters(q *cve.SearchQuery, years []int) []filter {
 	var fs []filter
-	folded := false
-	if fts := cve.FTSQuery(q.Query); fts != "" {
-		match := facetMatch(fts, q, years)
-		fs = append(fs, linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", match))
-		fs[0].match = true
-		folded = true
-	} else if q.Query != "" {
+	words := cve.FTSQuery(q.Query)
+	if words == "" && q.Query != "" {
 		fs = append(fs, filter{indexed: "0", scan: "0", keys: "SELECT 1 WHERE 0"}) // only punctuation: nothing matches
 	}
-	if len(q.Severities) > 0 && !folded {
+	if match := facetMatch(words, q, years); match != "" {
+		fs = append(fs, linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", match))
+		fs[len(fs)-1].match = words != ""
+	}
+	if len(q.Severities) > 0 && words == "" {
 		fs = append(fs, columnFilter("best_severity", " IN ("+placeholders(len(q.Severities))+")", anys(q.Severities)...))
 	}
 	if q.CVSSMin != nil {
@@ -210,17 +211,6 @@ func filters(q *cve.SearchQuery, years []int) []filter {
 	}
 	if q.CVSSMax != nil {
 		fs = append(fs, columnFilter("best_score", " BETWEEN 0 AND ?", *q.CVSSMax))
-	}
-	if q.CWEID != "" {
-		fs = append(fs, linkFilter("SELECT key FROM cve_cwe WHERE cwe = ?", q.CWEID))
-	}
-	switch {
-	case q.Vendor != "" && q.Product != "":
-		fs = append(fs, linkFilter("SELECT key FROM cve_cpe WHERE vendor = ? AND product = ?", q.Vendor, q.Product))
-	case q.Vendor != "" && !folded:
-		fs = append(fs, linkFilter("SELECT key FROM cve_vendor WHERE vendor = ?", q.Vendor))
-	case q.Product != "":
-		fs = append(fs, linkFilter("SELECT DISTINCT key FROM cve_cpe WHERE product = ?", q.Product))
 	}
 	for _, r := range []struct {
 		col      string
@@ -242,7 +232,7 @@ func filters(q *cve.SearchQuery, years []int) []filter {
 	return mergeLinks(fs)
 }
 
-// mergeLinks turns several link-table filters into one over the
+// mergeLinks turns several key-list filters into one over the
 // intersection of their keys, so that SQLite seeks table rows only for keys
 // that pass all of them (otherwise it drives from one key list, such as every
 // record holding a common word, and tests the others row by row).

@@ -193,11 +193,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
 		}
-		old, ok := found[k]
-		if !ok {
+		if _, ok := found[k]; !ok {
 			return notFound(norm)
 		}
-		if err := w.unlink(k, old); err != nil {
+		if err := w.unlink(k); err != nil {
 			return fmt.Errorf("cvedb: delete %s: %w", norm, err)
 		}
 		return w.addCount(-1)
