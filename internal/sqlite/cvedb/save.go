@@ -35,7 +35,9 @@ type prepared struct {
 // and the error (wrapping cve.ErrInvalid) names the record by index and id.
 //
 // Records are decoded on all CPUs in chunks while the writer applies the
-// chunks already decoded, in order, inside the one transaction.
+// chunks already decoded, in order, inside the one transaction. When the
+// writer is busy with another Save, the batch is decoded whole and may be
+// written in that Save's transaction (group.go).
 func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveResult, error) {
 	if len(records) > cve.MaxBatch {
 		return cve.SaveResult{}, fmt.Errorf("%w: field cves: %d records is over the batch limit %d", cve.ErrInvalid, len(records), cve.MaxBatch)
@@ -45,34 +47,30 @@ func (s *Store) Save(ctx context.Context, records []json.RawMessage) (cve.SaveRe
 	}
 	pl := startPipeline(records)
 	defer pl.stop()
-	var res cve.SaveResult
-	err := s.db.Write(ctx, func(tx *sql.Tx) error {
-		w := newWriter(ctx, tx)
-		defer w.close()
-		res = cve.SaveResult{}
+	if !s.group.tryLead() {
+		ps, err := pl.all()
+		if err != nil {
+			return cve.SaveResult{}, err
+		}
+		return s.join(ctx, ps, pl.bytes())
+	}
+	return s.lead(ctx, len(records), pl.bytes(), func(w *writer) (cve.SaveResult, error) {
+		var res cve.SaveResult
 		for c := range pl.done {
 			ps, err := pl.chunk(c)
 			if err != nil {
-				return err
+				return res, err
 			}
 			outcomes, err := w.apply(ps)
 			if err != nil {
-				return fmt.Errorf("cvedb: save: %w", err)
+				return res, fmt.Errorf("cvedb: save: %w", err)
 			}
 			for _, o := range outcomes {
 				res.Add(o)
 			}
 		}
-		if err := w.flushFTS(); err != nil {
-			return fmt.Errorf("cvedb: save: full-text index: %w", err)
-		}
-		return nil
+		return res, nil
 	})
-	if err != nil {
-		return cve.SaveResult{}, err
-	}
-	s.ckpt.committed(pl.bytes())
-	return res, nil
 }
 
 // chunkSize is how many records the pipeline decodes and the writer applies
@@ -151,6 +149,17 @@ func (pl *pipeline) chunk(c int) ([]prepared, error) {
 		}
 	}
 	return pl.ps[lo:hi], nil
+}
+
+// all waits for every chunk and returns the whole batch, or the error of
+// its first bad record.
+func (pl *pipeline) all() ([]prepared, error) {
+	for c := range pl.done {
+		if _, err := pl.chunk(c); err != nil {
+			return nil, err
+		}
+	}
+	return pl.ps, nil
 }
 
 // bytes is the size of the batch's records.

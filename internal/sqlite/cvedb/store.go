@@ -21,6 +21,7 @@ var _ cve.Store = (*Store)(nil)
 type Store struct {
 	db     *sqlite.DB
 	ckpt   *checkpointer
+	group  saveGroup
 	getRaw *sql.Stmt // Get's query, prepared once per reader connection
 }
 
