@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/v2e/v2e/internal/cve"
 )
 
 // The full-text row of a record holds its descriptions and, after them,
 // facet tokens: one per CWE id, CPE vendor, CPE product and vendor/product
-// pair, the best severity and the year of publication. The CWE, vendor and
+// pair, the best severity and the year and month of publication. The CWE, vendor and
 // product filters of a search are facet tokens of its full-text query
 // (since migration 6 there are no link tables): a search that combines
 // them, or them with words, intersects them inside FTS5 (walking the
@@ -50,6 +51,16 @@ func severityToken(sev string) string { return facetMark + "s" + strings.ToLower
 
 func yearToken(year int) string { return fmt.Sprintf("%sy%04d", facetMark, year) }
 
+// monthToken is the token of a month of publication, numbered from year 0
+// (year*12 + month-1), since migration 6.
+func monthToken(month int) string { return fmt.Sprintf("%sm%04d%02d", facetMark, month/12, month%12+1) }
+
+// monthOf numbers the UTC month of unix microseconds t as monthToken does.
+func monthOf(t int64) int {
+	u := time.UnixMicro(t).UTC()
+	return u.Year()*12 + int(u.Month()) - 1
+}
+
 // ftsText is the full-text row of a record (pairs are its distinct CPE
 // vendor/product pairs, vendorProducts).
 func ftsText(r *cve.Record, pairs [][2]string) string {
@@ -78,6 +89,7 @@ func ftsText(r *cve.Record, pairs [][2]string) string {
 		b.WriteString(" " + severityToken(best.Severity))
 	}
 	b.WriteString(" " + yearToken(r.Published.Year()))
+	b.WriteString(" " + monthToken(monthOf(r.Published.UnixMicro())))
 	return b.String()
 }
 

@@ -87,6 +87,63 @@ func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, er
 	return years, nil
 }
 
+// maxNarrowMonths bounds the months byMonths counts before it gives up.
+const maxNarrowMonths = 36
+
+// byMonths narrows a search by publication date whose only filter is one
+// full-text query with many matches (a vendor such as microsoft: 31,819 of
+// 300,000) to the months of publication its page can come from: walking
+// the publication index and testing each row against the full set of
+// matching keys first builds that set (11 ms for microsoft; 2 ms to count
+// it). The months are taken from the newest (the oldest, ascending) on,
+// from the cursor's month, until the matches of the months after the
+// cursor's number more than a page; the query then also matches one of
+// those months' facet tokens, so SQLite sorts a few thousand matches at
+// most. ok is false when no narrowing applies, or when it would take every
+// stored month or more than maxNarrowMonths.
+func byMonths(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter) (narrowed []filter, ok bool, err error) {
+	if len(fs) != 1 || fs[0].keys == "" || len(fs[0].args) != 1 {
+		return nil, false, nil
+	}
+	match, isMatch := fs[0].args[0].(string)
+	if !isMatch {
+		return nil, false, nil
+	}
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT min(published) FROM cve), (SELECT max(published) FROM cve)`).Scan(&lo, &hi); err != nil {
+		return nil, false, fmt.Errorf("cvedb: search: %w", err)
+	}
+	if !lo.Valid {
+		return nil, false, nil
+	}
+	first, last, step := monthOf(lo.Int64), monthOf(hi.Int64), 1
+	if q.Descending {
+		first, last, step = last, first, -1
+	}
+	if q.After != nil {
+		first = monthOf(int64(q.After.Value))
+	}
+	var months []string
+	n := 0
+	for m := first; (m-last)*step < 0 && len(months) < maxNarrowMonths; m += step {
+		tok := `"` + monthToken(m) + `"`
+		months = append(months, tok)
+		if q.After != nil && m == first {
+			continue // some of its matches come before the cursor
+		}
+		var c int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cve_fts WHERE cve_fts MATCH ?`, "("+match+") AND "+tok).Scan(&c); err != nil {
+			return nil, false, fmt.Errorf("cvedb: search: %w", err)
+		}
+		if n += c; n > q.Limit {
+			f := linkFilter("SELECT rowid FROM cve_fts WHERE cve_fts MATCH ?", "("+match+") AND ("+strings.Join(months, " OR ")+")")
+			f.match = fs[0].match
+			return []filter{f}, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
 // ftsFirstMax is the most full-text matches (facets included) for which a
 // search with other filters is answered from the full-text matches alone:
 // one pass that joins each to its row and tests the other filters. A

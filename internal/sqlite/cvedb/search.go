@@ -61,6 +61,13 @@ func (s *Store) Search(ctx context.Context, q cve.SearchQuery) (cve.SearchResult
 		return res, err
 	}
 	scan := res.Total*res.Total > (q.Limit+1)*stored
+	if scan && col == "published" {
+		if narrowed, ok, err := byMonths(ctx, tx, &q, fs); err != nil {
+			return res, err
+		} else if ok {
+			fs, scan = narrowed, false
+		}
+	}
 	query, args := pageQuery(&q, fs, col, scan)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -195,6 +195,10 @@ func TestSearchMatchesOracle(t *testing.T) {
 		{Query: "remote attackers", PublishedFrom: "2003-02-01", PublishedTo: "2003-05-31T12:00:00Z", Sort: "-cvss"},
 		{Query: "code", PublishedTo: "2004-01-01", Vendor: "cisco", Product: "ios", Sort: "id"},
 		{Query: "vulnerabilidad", Severity: "MEDIUM", Status: "Modified", Sort: "last_modified"},
+		// Many matches sorted by publication: narrowed to the months a page can come from (byMonths).
+		{Query: "vulnerability"},
+		{Query: "a", Sort: "published"},
+		{Query: "a", Sort: "-published"},
 	}
 	for i, q := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
