@@ -45,6 +45,17 @@ func holdLeader(t *testing.T, onRelease func()) (entered, release chan struct{})
 	return entered, release
 }
 
+// heldLeader opens a store and saves recs[:500] in it under ctx as a
+// leader held after its own batch (holdLeader); a answers that save.
+func heldLeader(t *testing.T, ctx context.Context, onRelease func()) (s *Store, recs []json.RawMessage, a <-chan saveReply, release chan struct{}) {
+	s = openStore(t)
+	recs = realRecords(t)
+	entered, release := holdLeader(t, onRelease)
+	a = saveAsync(ctx, s, recs[:500])
+	<-entered
+	return s, recs, a, release
+}
+
 // waitQueued waits until n batches wait for the writer.
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
@@ -63,11 +74,7 @@ func waitQueued(t *testing.T, s *Store, n int) {
 
 func TestGroupCommitWritesQueuedBatchesWithTheLeader(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	recs := realRecords(t)
-	entered, release := holdLeader(t, nil)
-	a := saveAsync(ctx, s, recs[:500])
-	<-entered
+	s, recs, a, release := heldLeader(t, ctx, nil)
 	b := saveAsync(ctx, s, recs[500:1000])
 	waitQueued(t, s, 1)
 	c := saveAsync(ctx, s, recs[900:1200]) // 100 records of b again
@@ -103,13 +110,9 @@ func TestGroupCommitWritesQueuedBatchesWithTheLeader(t *testing.T) {
 
 func TestGroupLeaderFailureLeavesQueuedBatchesToSaveAlone(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	recs := realRecords(t)
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	entered, release := holdLeader(t, cancel)
-	a := saveAsync(lctx, s, recs[:500])
-	<-entered
+	s, recs, a, release := heldLeader(t, lctx, cancel)
 	b := saveAsync(ctx, s, recs[500:1000])
 	waitQueued(t, s, 1)
 	close(release)
@@ -134,11 +137,7 @@ func TestGroupLeaderFailureLeavesQueuedBatchesToSaveAlone(t *testing.T) {
 
 func TestGroupQueuedBatchLeavesWhenItsContextEnds(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
-	recs := realRecords(t)
-	entered, release := holdLeader(t, nil)
-	a := saveAsync(ctx, s, recs[:500])
-	<-entered
+	s, recs, a, release := heldLeader(t, ctx, nil)
 	bctx, cancel := context.WithCancel(ctx)
 	b := saveAsync(bctx, s, recs[500:1000])
 	waitQueued(t, s, 1)
