@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -75,5 +78,40 @@ func TestOpenMigrateWriteRead(t *testing.T) {
 	db.Close()
 	if _, err := Open(ctx, path, nil); !errors.Is(err, ErrMigration) {
 		t.Fatalf("want ErrMigration for newer schema, got %v", err)
+	}
+}
+
+// TestMigrationOfStoredDatabaseIsLogged checks that migrating a database
+// that already holds a schema says so, with the versions and how long it
+// took, and that creating a new file says nothing.
+func TestMigrationOfStoredDatabaseIsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	step := func(table string) Migration {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "CREATE TABLE "+table+" (x)")
+			return err
+		}
+	}
+	db, err := Open(ctx, path, []Migration{step("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if logs.Len() != 0 {
+		t.Fatalf("a new file logged: %s", logs.String())
+	}
+	if db, err = Open(ctx, path, []Migration{step("a"), step("b"), step("c")}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out := logs.String()
+	for _, want := range []string{`msg="migrating the database schema"`, "from=1 to=3", `msg="database schema migrated"`, "took="} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
