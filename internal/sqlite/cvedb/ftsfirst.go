@@ -63,14 +63,11 @@ func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, er
 	if cve.FTSQuery(q.Query) == "" || (q.PubFrom.IsZero() && q.PubTo.IsZero()) {
 		return nil, nil
 	}
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT min(published) FROM cve), (SELECT max(published) FROM cve)`).Scan(&lo, &hi); err != nil {
-		return nil, fmt.Errorf("cvedb: search: %w", err)
+	lo, hi, ok, err := publishedRange(ctx, tx)
+	if err != nil || !ok {
+		return nil, err
 	}
-	if !lo.Valid {
-		return nil, nil
-	}
-	from, to := time.UnixMicro(lo.Int64).UTC().Year(), time.UnixMicro(hi.Int64).UTC().Year()
+	from, to := time.UnixMicro(lo).UTC().Year(), time.UnixMicro(hi).UTC().Year()
 	if !q.PubFrom.IsZero() {
 		from = max(from, q.PubFrom.UTC().Year())
 	}
@@ -85,6 +82,16 @@ func storedYears(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery) ([]int, er
 		years = append(years, y)
 	}
 	return years, nil
+}
+
+// publishedRange returns the earliest and latest publication dates stored
+// (unix microseconds); ok is false when nothing is stored.
+func publishedRange(ctx context.Context, tx *sql.Tx) (lo, hi int64, ok bool, err error) {
+	var l, h sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT min(published) FROM cve), (SELECT max(published) FROM cve)`).Scan(&l, &h); err != nil {
+		return 0, 0, false, fmt.Errorf("cvedb: search: %w", err)
+	}
+	return l.Int64, h.Int64, l.Valid, nil
 }
 
 // maxNarrowMonths bounds the months byMonths counts before it gives up.
@@ -109,14 +116,11 @@ func byMonths(ctx context.Context, tx *sql.Tx, q *cve.SearchQuery, fs []filter) 
 	if !isMatch {
 		return nil, false, nil
 	}
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT min(published) FROM cve), (SELECT max(published) FROM cve)`).Scan(&lo, &hi); err != nil {
-		return nil, false, fmt.Errorf("cvedb: search: %w", err)
+	lo, hi, stored, err := publishedRange(ctx, tx)
+	if err != nil || !stored {
+		return nil, false, err
 	}
-	if !lo.Valid {
-		return nil, false, nil
-	}
-	first, last, step := monthOf(lo.Int64), monthOf(hi.Int64), 1
+	first, last, step := monthOf(lo), monthOf(hi), 1
 	if q.Descending {
 		first, last, step = last, first, -1
 	}
