@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/v2e/v2e/internal/cve"
 	"github.com/v2e/v2e/internal/sqlite"
 )
 
@@ -149,12 +148,12 @@ func migrate6(ctx context.Context, tx *sql.Tx) error {
 				rows.Close()
 				return err
 			}
-			r, err := cve.Extract(raw)
+			p, err := prepare(raw) // the full-text row exactly as Save builds it
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("stored record of key %d: %w", last, err)
 			}
-			fts = append(fts, []any{last, ftsText(&r, vendorProducts(r.Products))})
+			fts = append(fts, []any{last, p.fts})
 		}
 		if err := rows.Close(); err != nil {
 			return err
